@@ -1,0 +1,3 @@
+from aptmagic.cli import main
+
+main()

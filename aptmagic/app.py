@@ -1,0 +1,56 @@
+"""create_app(settings): wires every backend at start-up, nothing at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+
+from aptmagic import __version__
+from aptmagic.assets.endpoints import build_router as assets_router
+from aptmagic.config import Settings
+from aptmagic.core.errors import install_error_handlers
+from aptmagic.core.health import build_router as health_router
+from aptmagic.core.services import build_services
+from aptmagic.inference.endpoints import build_router as models_router
+from aptmagic.jobs.endpoints import build_router as jobs_router
+from aptmagic.web.endpoints import build_router as web_router
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    services = await run_in_threadpool(build_services, settings)
+    await run_in_threadpool(services.start)
+    app.state.services = services
+    log.info("aptmagic started", extra={"database": settings.resolved_database_url.split("://")[0]})
+    try:
+        yield
+    finally:
+        await run_in_threadpool(services.stop)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="aptmagic",
+        version=__version__,
+        description="Self-hostable generative AI: submit jobs, follow their progress, fetch the results.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (jobs_router(), assets_router(), models_router()):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(health_router())
+    app.include_router(web_router())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from aptmagic.assets.models import Asset
+from aptmagic.core.repository import Repository
+
+
+class AssetRepository(Repository[Asset]):
+    model = Asset

@@ -1,0 +1,56 @@
+"""Stores outputs as assets and serves them back."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from aptmagic.assets.images import encode_png
+from aptmagic.assets.models import Asset
+from aptmagic.assets.repository import AssetRepository
+from aptmagic.core.errors import NotFound
+from aptmagic.db.base import new_id
+from aptmagic.storage.base import BlobNotFound, BlobStore
+
+
+class AssetService:
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+
+    def write_image(self, image: Image.Image, metadata: dict[str, Any], source_job_id: str) -> Asset:
+        """Write the blob now; the returned row is added to a session by the caller."""
+        asset_id = new_id()
+        data = encode_png(image, metadata)
+        key = f"outputs/{asset_id[:2]}/{asset_id}.png"
+        self.store.put(key, data, "image/png")
+        return Asset(
+            id=asset_id,
+            kind="output",
+            storage_key=key,
+            content_type="image/png",
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            width=image.width,
+            height=image.height,
+            source_job_id=source_job_id,
+            meta=metadata,
+        )
+
+    def get(self, session: Session, asset_id: str) -> Asset:
+        asset = AssetRepository(session).get(asset_id)
+        if asset is None:
+            raise NotFound(f"asset {asset_id!r} not found")
+        return asset
+
+    def open(self, asset: Asset) -> Iterator[bytes]:
+        try:
+            return self.store.iter_bytes(asset.storage_key)
+        except BlobNotFound:
+            raise NotFound(f"the file of asset {asset.id!r} is missing from storage") from None
+
+    def blobs_present(self, assets: list[Asset]) -> bool:
+        return all(self.store.exists(asset.storage_key) for asset in assets)

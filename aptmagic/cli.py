@@ -1,0 +1,83 @@
+"""The aptmagic command: serve, migrate, models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="aptmagic: self-hostable generative AI.", no_args_is_help=True, add_completion=False)
+models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for database, blobs and models.")]
+
+
+def _settings(**overrides: Any) -> Any:
+    from pydantic import ValidationError
+
+    from aptmagic.config import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        console.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option("--demo", help="Use the tiny offline models as the defaults.")] = False,
+    host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the API, the web page and an in-process worker. Applies migrations first."""
+    import uvicorn
+
+    from aptmagic.app import create_app
+    from aptmagic.observability.logging import configure_logging
+
+    settings = _settings(demo=demo or None, host=host, port=port, data_dir=data_dir)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    configure_logging(settings.log_level)
+    console.print(f"aptmagic on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", highlight=False)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Apply database migrations up to the newest."""
+    from aptmagic.db import migrate as db_migrate
+    from aptmagic.db.session import create_db_engine
+
+    settings = _settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.resolved_database_url)
+    db_migrate.upgrade(engine)
+    console.print(f"database at revision {db_migrate.current_revision(engine)}")
+    engine.dispose()
+
+
+@models_app.command("list")
+def models_list(demo: Annotated[bool, typer.Option("--demo")] = False) -> None:
+    """List registry entries: id, task, source, version, licence, size."""
+    from aptmagic.inference.registry import build_registry
+
+    settings = _settings(demo=demo or None)
+    registry = build_registry(settings.models, settings.default_models, settings.demo)
+    defaults = set(registry.defaults().values())
+    table = Table("id", "task", "source", "version", "device", "licence", "size")
+    for spec in registry.all():
+        marker = " (default)" if spec.id in defaults else ""
+        table.add_row(spec.id + marker, spec.task, spec.source, spec.version, spec.device, spec.license, spec.size)
+    console.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,92 @@
+"""Builds every backend once, at start-up, from Settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from aptmagic.assets.service import AssetService
+from aptmagic.config import Settings
+from aptmagic.db import migrate
+from aptmagic.db.session import create_db_engine, create_session_factory
+from aptmagic.inference.base import BackendEnv
+from aptmagic.inference.cache import ModelCache
+from aptmagic.inference.registry import ModelRegistry, build_registry
+from aptmagic.jobs.cancel import CancelSignals
+from aptmagic.jobs.events import JobEventBus
+from aptmagic.jobs.runner import JobRunner, RetryPolicy
+from aptmagic.jobs.service import JobService
+from aptmagic.queue.base import JobQueue
+from aptmagic.queue.factory import create_queue
+from aptmagic.storage.base import BlobStore
+from aptmagic.storage.factory import create_blob_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    store: BlobStore
+    registry: ModelRegistry
+    models: ModelCache
+    events: JobEventBus
+    queue: JobQueue
+    assets: AssetService
+    jobs: JobService
+    runner: JobRunner
+
+    def start(self) -> None:
+        if self.settings.auto_migrate:
+            migrate.upgrade(self.engine)
+        if self.queue.runs_workers_here:
+            self._recover()
+            if self.settings.worker_concurrency > 0:
+                self.queue.start(self.runner.run)
+
+    def _recover(self) -> None:
+        with self.session_factory.begin() as session:
+            pending = self.jobs.recover(session)
+        for job_id, queue_name, delay in pending:
+            self.queue.enqueue(job_id, queue_name, delay=delay)
+        if pending:
+            log.info("requeued jobs from the previous run", extra={"count": len(pending)})
+
+    def stop(self) -> None:
+        self.queue.stop(self.settings.shutdown_timeout)
+        self.models.unload_all()
+        self.engine.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.resolved_database_url)
+    session_factory = create_session_factory(engine)
+    store = create_blob_store(settings)
+    registry = build_registry(settings.models, settings.default_models, settings.demo)
+    env = BackendEnv(models_dir=settings.resolved_models_dir)
+    models = ModelCache(settings.model_cache_bytes, lambda spec: registry.create_backend(spec, env))
+    events = JobEventBus()
+    cancels = CancelSignals()
+    queue = create_queue(settings)
+    assets = AssetService(store)
+    jobs = JobService(
+        registry=registry, queue=queue, assets=assets, events=events, cancels=cancels, max_attempts=settings.max_attempts
+    )
+    runner = JobRunner(
+        session_factory=session_factory,
+        registry=registry,
+        models=models,
+        assets=assets,
+        events=events,
+        cancels=cancels,
+        queue=queue,
+        retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
+        progress_write_interval=settings.progress_write_interval,
+    )
+    return Services(settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner)

@@ -1,0 +1,108 @@
+"""The model registry: model id -> task, backend, source, device, defaults, version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from aptmagic.inference.base import BackendEnv, BackendFactory, InferenceBackend
+from aptmagic.inference.spec import ModelSpec
+
+_BACKENDS: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
+    def decorator(factory: BackendFactory) -> BackendFactory:
+        _BACKENDS[name] = factory
+        return factory
+
+    return decorator
+
+
+def backend_names() -> list[str]:
+    _load_builtin_backends()
+    return sorted(_BACKENDS)
+
+
+def _load_builtin_backends() -> None:
+    from aptmagic.inference import diffusers_text2img  # noqa: F401  (registers itself)
+
+
+BUILTIN_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="sd-turbo",
+        task="text-to-image",
+        backend="diffusers-text2img",
+        source="stabilityai/sd-turbo",
+        version="1",
+        variant="fp16",
+        default_params={"width": 512, "height": 512, "steps": 1, "guidance": 0.0},
+        limits={"max_width": 1024, "max_height": 1024, "max_steps": 50},
+        license="Stability AI Community License",
+        size="about 2.6 GB (fp16 safetensors)",
+        description="SD-Turbo: 512x512 images in 1-4 steps.",
+    ),
+    ModelSpec(
+        id="tiny-sd",
+        task="text-to-image",
+        backend="diffusers-text2img",
+        source="builtin:tiny-sd",
+        version="tiny-1",
+        device="cpu",
+        default_params={"width": 64, "height": 64, "steps": 4, "guidance": 5.0},
+        limits={"max_width": 256, "max_height": 256, "max_steps": 100},
+        license="Apache-2.0 (random weights built by aptmagic)",
+        size="6.5 MB, built offline",
+        description="Random-weight Stable Diffusion for tests and demo mode: makes noise, quickly.",
+    ),
+)
+
+DEFAULT_MODELS = {"text-to-image": "sd-turbo"}
+DEMO_DEFAULT_MODELS = {"text-to-image": "tiny-sd"}
+
+
+class UnknownModel(LookupError):
+    pass
+
+
+class ModelRegistry:
+    def __init__(self, specs: Iterable[ModelSpec], defaults: dict[str, str]) -> None:
+        self._specs: dict[str, ModelSpec] = {}
+        for spec in specs:
+            self._specs[spec.id] = spec
+        for task, model_id in defaults.items():
+            if model_id not in self._specs:
+                raise ValueError(f"default model {model_id!r} for {task!r} is not in the registry")
+        self._defaults = dict(defaults)
+
+    def get(self, model_id: str) -> ModelSpec:
+        try:
+            return self._specs[model_id]
+        except KeyError:
+            raise UnknownModel(model_id) from None
+
+    def default_for(self, task: str) -> ModelSpec:
+        if task in self._defaults:
+            return self._specs[self._defaults[task]]
+        for spec in self._specs.values():
+            if spec.task == task:
+                return spec
+        raise UnknownModel(f"no model serves task {task!r}")
+
+    def all(self) -> list[ModelSpec]:
+        return list(self._specs.values())
+
+    def defaults(self) -> dict[str, str]:
+        return dict(self._defaults)
+
+    def create_backend(self, spec: ModelSpec, env: BackendEnv) -> InferenceBackend:
+        _load_builtin_backends()
+        try:
+            factory = _BACKENDS[spec.backend]
+        except KeyError:
+            raise UnknownModel(f"model {spec.id!r} names unknown backend {spec.backend!r}") from None
+        return factory(spec, env)
+
+
+def build_registry(extra: Iterable[ModelSpec], defaults: dict[str, str], demo: bool) -> ModelRegistry:
+    base_defaults = DEMO_DEFAULT_MODELS if demo else DEFAULT_MODELS
+    return ModelRegistry([*BUILTIN_MODELS, *extra], {**base_defaults, **defaults})

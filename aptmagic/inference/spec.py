@@ -1,0 +1,36 @@
+"""What the model registry knows about a model, independent of how it is run."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$", description="Registry id used in job requests.")
+    task: str = Field(description="The job task this model serves, e.g. text-to-image.")
+    backend: str = Field(description="Inference backend name, e.g. diffusers-text2img.")
+    source: str = Field(
+        description="A Hugging Face hub id, a local folder, or builtin:<name> for a model built offline."
+    )
+    version: str = Field("1", description="Bumped when the weights change; part of the result-cache key.")
+    device: Device = Field("auto", description="auto picks cuda, then mps, then cpu.")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
+    variant: str | None = Field(None, description="Weights variant on the hub, e.g. fp16.")
+    default_params: dict[str, Any] = Field(default_factory=dict, description="Params used when a request omits them.")
+    limits: dict[str, int] = Field(
+        default_factory=dict, description="Model limits, e.g. max_width, max_height, max_steps."
+    )
+    license: str = ""
+    size: str = Field("", description="Download size, for people choosing a model.")
+    description: str = ""
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.source.startswith("builtin:")

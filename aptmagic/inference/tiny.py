@@ -1,0 +1,125 @@
+"""Tiny random-weight models that aptmagic builds offline from configs.
+
+They are saved once with ``save_pretrained`` (safetensors) and then loaded
+through the same ``from_pretrained`` path as real hub models, so tests and
+``--demo`` exercise the real loading code with no download."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+_build_lock = threading.Lock()
+TINY_SEED = 0
+
+
+def ensure_builtin(name: str, models_dir: Path) -> Path:
+    """Return the folder of built-in model ``name``, building it on first use."""
+    builders: dict[str, Callable[[Path], None]] = {"tiny-sd": build_tiny_sd}
+    if name not in builders:
+        raise KeyError(f"unknown built-in model {name!r}; known: {sorted(builders)}")
+    target = models_dir / name
+    with _build_lock:
+        if (target / "model_index.json").is_file() or (target / "config.json").is_file():
+            return target
+        models_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=models_dir))
+        try:
+            builders[name](staging)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                if not target.exists():  # another process may have won the race
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def clip_vocab() -> dict[str, int]:
+    """A byte-level CLIP vocabulary: every byte alone and as a word end, no merges."""
+    byte_chars = _bytes_to_unicode()
+    vocab: dict[str, int] = {}
+    for char in byte_chars:
+        vocab[char] = len(vocab)
+    for char in byte_chars:
+        vocab[char + "</w>"] = len(vocab)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return vocab
+
+
+def _bytes_to_unicode() -> list[str]:
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    printable += list(range(ord("®"), ord("ÿ") + 1))
+    chars, extra = [], 0
+    for byte in range(256):
+        if byte in printable:
+            chars.append(chr(byte))
+        else:
+            chars.append(chr(256 + extra))
+            extra += 1
+    return chars
+
+
+def build_tiny_sd(folder: Path) -> None:
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(TINY_SEED)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
+        latent_channels=4,
+    )
+    tokenizer = CLIPTokenizer(vocab=clip_vocab(), merges=[], model_max_length=77)
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=len(tokenizer),
+            max_position_embeddings=77,
+        )
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipe = StableDiffusionPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(folder, safe_serialization=True)

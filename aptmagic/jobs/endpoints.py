@@ -1,0 +1,121 @@
+"""HTTP routes for jobs: thin wrappers over JobService."""
+
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sse_starlette.sse import EventSourceResponse
+
+from aptmagic.core.deps import ServicesDep, SessionDep
+from aptmagic.core.errors import ErrorResponse
+from aptmagic.core.services import Services
+from aptmagic.jobs.models import JobStatus
+from aptmagic.jobs.repository import JobFilters
+from aptmagic.jobs.schemas import JobPage, JobRead
+from aptmagic.jobs.tasks import JobCreateBase, job_create_union
+
+SSE_RECHECK_SECONDS = 2.0
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "No such job"},
+    422: {"model": ErrorResponse, "description": "Invalid request, with field-level details"},
+}
+
+JOB_EXAMPLE = {
+    "task": "text-to-image",
+    "model": "tiny-sd",
+    "params": {"prompt": "a lighthouse at dawn, oil painting", "width": 64, "height": 64, "steps": 4, "seed": 42},
+}
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/jobs", tags=["jobs"])
+    JobCreate = job_create_union()  # noqa: N806  (a type built from the task registry)
+
+    @router.post("", status_code=202, response_model=JobRead, responses=ERRORS)
+    def submit_job(
+        body: Annotated[JobCreate, Body(openapi_examples={"text-to-image": {"value": JOB_EXAMPLE}})],  # type: ignore[valid-type]
+        services: ServicesDep,
+        session: SessionDep,
+        response: Response,
+    ) -> JobRead:
+        """Queue a job. Answers 202 with the job; a cache hit is already succeeded."""
+        request_body: JobCreateBase = body
+        job = services.jobs.submit(session, request_body)
+        response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+        return JobRead.of(job)
+
+    @router.get("", response_model=JobPage, responses=ERRORS)
+    def list_jobs(
+        services: ServicesDep,
+        session: SessionDep,
+        status: JobStatus | None = None,
+        task: Annotated[str | None, Query(max_length=32)] = None,
+        model: Annotated[str | None, Query(max_length=64)] = None,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> JobPage:
+        """Newest first. Follow next_cursor for older jobs."""
+        filters = JobFilters(status=status.value if status else None, task=task, model_id=model)
+        jobs, next_cursor = services.jobs.page(session, filters, cursor, limit)
+        return JobPage(items=[JobRead.of(job) for job in jobs], next_cursor=next_cursor)
+
+    @router.get("/{job_id}", response_model=JobRead, responses=ERRORS)
+    def get_job(job_id: str, services: ServicesDep, session: SessionDep) -> JobRead:
+        return JobRead.of(services.jobs.get(session, job_id))
+
+    @router.post("/{job_id}/cancel", status_code=202, response_model=JobRead, responses={
+        **ERRORS, 409: {"model": ErrorResponse, "description": "The job has already ended"}})
+    def cancel_job(job_id: str, services: ServicesDep, session: SessionDep) -> JobRead:
+        """Cancel a queued job at once, or a running one between steps."""
+        return JobRead.of(services.jobs.cancel(session, job_id))
+
+    @router.get("/{job_id}/events", responses={
+        **ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
+    async def job_events(job_id: str, request: Request, services: ServicesDep) -> EventSourceResponse:
+        """Server-Sent Events: `job` (the whole job, first and last), `status`,
+        `progress` ({step, total}) per step, `retry`. The stream ends after the
+        final `job` event."""
+        subscription = services.events.subscribe(job_id)
+        try:
+            first = await run_in_threadpool(_read_job, services, job_id)
+        except BaseException:
+            subscription.close()
+            raise
+        return EventSourceResponse(_stream(services, request, job_id, first, subscription), ping=15)
+
+    return router
+
+
+def _read_job(services: Services, job_id: str) -> JobRead:
+    with services.session_factory() as session:
+        return JobRead.of(services.jobs.get(session, job_id))
+
+
+def _sse(event: str, data: Any) -> dict[str, str]:
+    return {"event": event, "data": json.dumps(data, default=str)}
+
+
+async def _stream(services: Services, request: Request, job_id: str, first: JobRead, subscription: Any) -> AsyncIterator[dict[str, str]]:
+    try:
+        yield _sse("job", first.model_dump(mode="json"))
+        if first.status.is_terminal:
+            return
+        last_status = first.status
+        while not await request.is_disconnected():
+            event = await subscription.get(timeout=SSE_RECHECK_SECONDS)
+            if event is not None and event.type not in ("done",):
+                yield _sse(event.type, {"job_id": job_id, **event.data})
+                continue
+            # A final event, or quiet for a while: the row decides.
+            job = await run_in_threadpool(_read_job, services, job_id)
+            if job.status.is_terminal:
+                yield _sse("job", job.model_dump(mode="json"))
+                return
+            if job.status != last_status:
+                last_status = job.status
+                yield _sse("status", {"job_id": job_id, "status": job.status.value, "attempts": job.attempts})
+    finally:
+        subscription.close()

@@ -1,0 +1,176 @@
+"""Job logic for the API side: submit, read, list, cancel, recover."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from aptmagic.assets.service import AssetService
+from aptmagic.core.errors import Conflict, InvalidRequest, NotFound
+from aptmagic.db.base import utcnow
+from aptmagic.db.session import after_commit
+from aptmagic.inference.registry import ModelRegistry, UnknownModel
+from aptmagic.inference.spec import ModelSpec
+from aptmagic.jobs.cache import cache_key
+from aptmagic.jobs.cancel import CancelSignals
+from aptmagic.jobs.events import JobEvent, JobEventBus
+from aptmagic.jobs.models import Job, JobOutput, JobStatus
+from aptmagic.jobs.repository import JobFilters, JobRepository
+from aptmagic.jobs.tasks import JobCreateBase, LimitViolation, TaskParams
+from aptmagic.queue.base import JobQueue
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        registry: ModelRegistry,
+        queue: JobQueue,
+        assets: AssetService,
+        events: JobEventBus,
+        cancels: CancelSignals,
+        max_attempts: int,
+    ) -> None:
+        self.registry = registry
+        self.queue = queue
+        self.assets = assets
+        self.events = events
+        self.cancels = cancels
+        self.max_attempts = max_attempts
+
+    def submit(self, session: Session, body: JobCreateBase) -> Job:
+        spec = self._model_for(body)
+        params = self._resolve_params(body.params, spec)
+        params_json = params.model_dump(mode="json")
+        job = Job(
+            task=body.task,
+            model_id=spec.id,
+            model_version=spec.version,
+            params=params_json,
+            seed=params.seed,
+            queue_name="default",
+            status=JobStatus.queued,
+            progress_total=params.progress_total(),
+            max_attempts=self.max_attempts,
+            cache_key=cache_key(body.task, spec.id, spec.version, params_json),
+            created_at=utcnow(),
+        )
+        repo = JobRepository(session)
+        if not self._answer_from_cache(repo, job):
+            after_commit(session, lambda: self.queue.enqueue(job.id, job.queue_name))
+        repo.add(job)
+        session.flush()
+        return job
+
+    def _model_for(self, body: JobCreateBase) -> ModelSpec:
+        try:
+            spec = self.registry.get(body.model) if body.model else self.registry.default_for(body.task)
+        except UnknownModel:
+            known = sorted(s.id for s in self.registry.all() if s.task == body.task)
+            raise InvalidRequest.field(
+                ["body", "model"], f"unknown model {body.model!r}; models for {body.task}: {known}"
+            ) from None
+        if spec.task != body.task:
+            raise InvalidRequest.field(["body", "model"], f"model {spec.id!r} serves {spec.task!r}, not {body.task!r}")
+        return spec
+
+    @staticmethod
+    def _resolve_params(params: TaskParams, spec: ModelSpec) -> TaskParams:
+        try:
+            resolved = params.resolve(spec)
+        except LimitViolation as exc:
+            raise InvalidRequest.field(["body", "params", exc.field], exc.message, "model_limit") from None
+        if resolved.seed is None:
+            resolved.seed = secrets.randbelow(2**32)
+        return resolved
+
+    def _answer_from_cache(self, repo: JobRepository, job: Job) -> bool:
+        source = repo.find_cached(job.cache_key)
+        if source is None or not source.outputs and source.result is None:
+            return False
+        assets = [out.asset for out in source.outputs]
+        if not self.assets.blobs_present(assets):
+            return False
+        now = utcnow()
+        job.status = JobStatus.succeeded
+        job.cache_hit = True
+        job.cached_from_id = source.id
+        job.progress_step = job.progress_total
+        job.started_at = job.finished_at = now
+        job.result = source.result
+        job.outputs = [JobOutput(position=i, asset_id=asset.id, asset=asset) for i, asset in enumerate(assets)]
+        return True
+
+    def get(self, session: Session, job_id: str) -> Job:
+        job = JobRepository(session).get(job_id) if len(job_id) <= 64 else None
+        if job is None:
+            raise NotFound(f"job {job_id!r} not found")
+        return job
+
+    def page(
+        self, session: Session, filters: JobFilters, cursor: str | None, limit: int
+    ) -> tuple[Sequence[Job], str | None]:
+        after = decode_cursor(cursor) if cursor else None
+        jobs = JobRepository(session).page(filters, after, limit + 1)
+        more = len(jobs) > limit
+        jobs = jobs[:limit]
+        return jobs, encode_cursor(jobs[-1]) if more and jobs else None
+
+    def cancel(self, session: Session, job_id: str) -> Job:
+        job = self.get(session, job_id)
+        repo = JobRepository(session)
+        if JobStatus(job.status).is_terminal:
+            raise Conflict(f"job {job_id!r} is already {job.status}; only queued or running jobs can be canceled")
+        if repo.cancel_if_queued(job_id):
+            after_commit(session, lambda: self.events.publish(JobEvent("done", job_id, {"status": "canceled"})))
+        else:
+            repo.set_fields(job_id, cancel_requested=True)
+            after_commit(session, lambda: self.cancels.request(job_id))
+        session.flush()
+        session.refresh(job)
+        return job
+
+    def recover(self, session: Session) -> list[tuple[str, str, float]]:
+        """Requeue jobs a crashed process left running; return what to enqueue."""
+        repo = JobRepository(session)
+        now = utcnow()
+        for job in repo.with_status(JobStatus.running):
+            if job.cancel_requested:
+                job.status, job.finished_at = JobStatus.canceled, now
+            elif job.attempts >= job.max_attempts:
+                job.status, job.finished_at = JobStatus.failed, now
+                job.error_code = "interrupted"
+                job.error_message = f"the worker stopped during the job {job.attempts} times; giving up"
+            else:
+                job.status, job.claimed_by = JobStatus.queued, None
+        session.flush()
+        return [
+            (job.id, job.queue_name, _delay(job.run_after, now)) for job in repo.with_status(JobStatus.queued)
+        ]
+
+
+def _delay(run_after: datetime | None, now: datetime) -> float:
+    return max(0.0, (run_after - now).total_seconds()) if run_after else 0.0
+
+
+def encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            raise ValueError("cursor time has no zone")
+        return when, job_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest.field(["query", "cursor"], "malformed cursor; pass next_cursor as given") from None
+

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from aptmagic.config import Settings
+from aptmagic.queue.base import JobQueue
+from aptmagic.queue.inprocess import InProcessQueue
+
+
+def create_queue(settings: Settings) -> JobQueue:
+    if settings.queue_backend == "inprocess":
+        return InProcessQueue(settings.worker_concurrency)
+    raise ValueError(f"unknown queue backend {settings.queue_backend!r}")
