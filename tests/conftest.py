@@ -1,0 +1,123 @@
+"""Shared fixtures: settings on a temporary folder, a live server on loopback.
+
+The tiny models are built once per test session into one folder that every
+app shares; each test gets its own database and blob folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from aptmagic.app import create_app
+from aptmagic.config import Settings
+
+TERMINAL = {"succeeded", "failed", "canceled"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = Path(os.environ.get("PYTEST_HF_HOME", "/tmp")) / f"aptmagic-test-hf-{os.getpid()}"
+    os.environ["HF_HOME"] = str(root)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+    for key in [k for k in os.environ if k.startswith("APTMAGIC_")]:
+        del os.environ[key]
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "data_dir": tmp_path / "data",
+            "models_dir": models_dir,
+            "demo": True,
+            "retry_base_seconds": 0.05,
+            "retry_max_seconds": 0.2,
+            "progress_write_interval": 0.0,
+            "shutdown_timeout": 10.0,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+def start_server(settings: Settings) -> LiveServer:
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    return LiveServer(f"http://127.0.0.1:{port}", app, server, thread)
+
+
+@pytest.fixture
+def live(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
+    server = start_server(make_settings())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(live: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.url, timeout=30) as http:
+        yield http
+
+
+def submit(client: httpx.Client, **params: Any) -> dict[str, Any]:
+    body = {"task": "text-to-image", "model": params.pop("model", "tiny-sd"), "params": {"prompt": "a cat", **params}}
+    response = client.post("/api/v1/jobs", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def wait_for(client: httpx.Client, job_id: str, timeout: float = 60, statuses: set[str] = TERMINAL) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] in statuses:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
+        time.sleep(0.02)
