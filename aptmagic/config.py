@@ -67,7 +67,6 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1, le=20, description="Attempts per job before it is failed.")
     retry_base_seconds: float = Field(1.0, ge=0, description="First retry delay; doubles per attempt.")
     retry_max_seconds: float = Field(60.0, ge=0, description="Upper bound of the retry delay.")
-    max_prompt_chars: int = Field(1000, ge=1, description="Longest prompt or negative prompt accepted.")
     progress_write_interval: float = Field(
         0.25, ge=0, description="Least seconds between progress writes to the job row (events go out every step)."
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from aptmagic.assets.images import encode_png
 from aptmagic.assets.models import Asset
 from aptmagic.assets.repository import AssetRepository
-from aptmagic.core.errors import NotFound
+from aptmagic.core.errors import InvalidRequest, NotFound
 from aptmagic.db.base import new_id
 from aptmagic.storage.base import BlobNotFound, BlobStore
 
@@ -36,6 +36,7 @@ class AssetService:
             sha256=hashlib.sha256(data).hexdigest(),
             width=image.width,
             height=image.height,
+            media_kind="image",
             source_job_id=source_job_id,
             meta=metadata,
         )
@@ -46,9 +47,23 @@ class AssetService:
             raise NotFound(f"asset {asset_id!r} not found")
         return asset
 
+    def use_as_source(self, session: Session, asset_id: str, kinds: tuple[str, ...], loc: list[str | int]) -> Asset:
+        """Check that a job may read this asset, and keep it as long as the job's outputs."""
+        asset = self.get(session, asset_id)
+        if asset.media_kind not in kinds:
+            raise InvalidRequest.field(loc, f"asset {asset_id!r} is {asset.media_kind or 'unknown'}; expected {' or '.join(kinds)}")
+        asset.expires_at = None
+        return asset
+
     def open(self, asset: Asset) -> Iterator[bytes]:
         try:
             return self.store.iter_bytes(asset.storage_key)
+        except BlobNotFound:
+            raise NotFound(f"the file of asset {asset.id!r} is missing from storage") from None
+
+    def read(self, asset: Asset) -> bytes:
+        try:
+            return self.store.read(asset.storage_key)
         except BlobNotFound:
             raise NotFound(f"the file of asset {asset.id!r} is missing from storage") from None
 

@@ -69,8 +69,10 @@ def build_services(settings: Settings) -> Services:
     session_factory = create_session_factory(engine)
     store = create_blob_store(settings)
     registry = build_registry(settings.models, settings.default_models, settings.demo)
-    env = BackendEnv(models_dir=settings.resolved_models_dir)
     models = ModelCache(settings.model_cache_bytes, lambda spec: registry.create_backend(spec, env))
+    env = BackendEnv(
+        models_dir=settings.resolved_models_dir, use_model=lambda model_id: models.use(registry.get(model_id))
+    )
     events = JobEventBus()
     cancels = CancelSignals()
     queue = create_queue(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 
 from aptmagic.inference.base import BackendEnv, BackendFactory, InferenceBackend
@@ -23,15 +24,21 @@ def backend_names() -> list[str]:
     return sorted(_BACKENDS)
 
 
+BACKEND_MODULES = ("aptmagic.inference.diffusers_image",)
+
+
 def _load_builtin_backends() -> None:
-    from aptmagic.inference import diffusers_text2img  # noqa: F401  (registers itself)
+    """Backends register themselves when their module is imported."""
+    for module in BACKEND_MODULES:
+        importlib.import_module(module)
 
 
 BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="sd-turbo",
         task="text-to-image",
-        backend="diffusers-text2img",
+        also_serves=("image-to-image",),
+        backend="diffusers",
         source="stabilityai/sd-turbo",
         version="1",
         variant="fp16",
@@ -44,7 +51,8 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="tiny-sd",
         task="text-to-image",
-        backend="diffusers-text2img",
+        also_serves=("image-to-image",),
+        backend="diffusers",
         source="builtin:tiny-sd",
         version="tiny-1",
         device="cpu",
@@ -54,10 +62,90 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         size="6.5 MB, built offline",
         description="Random-weight Stable Diffusion for tests and demo mode: makes noise, quickly.",
     ),
+    ModelSpec(
+        id="blip-caption",
+        task="caption",
+        backend="transformers-caption",
+        source="Salesforce/blip-image-captioning-base",
+        options={"rewriter": "qwen2.5-0.5b-instruct", "transcriber": "whisper-base"},
+        license="BSD-3-Clause (captioner); Apache-2.0 (rewriter)",
+        size="about 990 MB, plus the rewriter",
+        description="BLIP captions the image (or a video keyframe); the instruct LLM rewrites it in the tone and length asked.",
+    ),
+    ModelSpec(
+        id="tiny-caption",
+        task="caption",
+        backend="transformers-caption",
+        source="builtin:tiny-caption",
+        version="tiny-1",
+        device="cpu",
+        options={"rewriter": "tiny-llm", "transcriber": "tiny-whisper"},
+        license="Apache-2.0 (random weights built by aptmagic)",
+        size="under 1 MB, built offline",
+        description="Random-weight BLIP captioner with the tiny LLM as rewriter, for tests and demo mode.",
+    ),
+    ModelSpec(
+        id="qwen2.5-0.5b-instruct",
+        task="text",
+        also_serves=("summarize",),
+        backend="transformers-llm",
+        source="Qwen/Qwen2.5-0.5B-Instruct",
+        limits={"max_max_tokens": 4096},
+        license="Apache-2.0",
+        size="about 990 MB",
+        description="Small instruct LLM for chat, summaries and caption rewriting.",
+    ),
+    ModelSpec(
+        id="tiny-llm",
+        task="text",
+        also_serves=("summarize",),
+        backend="transformers-llm",
+        source="builtin:tiny-llm",
+        version="tiny-1",
+        device="cpu",
+        limits={"max_max_tokens": 512},
+        license="Apache-2.0 (random weights built by aptmagic)",
+        size="about 1 MB, built offline",
+        description="Random-weight Qwen2-architecture LLM for tests and demo mode: fluent in nothing.",
+    ),
+    ModelSpec(
+        id="whisper-base",
+        task="transcribe",
+        backend="transformers-whisper",
+        source="openai/whisper-base",
+        license="MIT",
+        size="about 290 MB",
+        description="Whisper speech recognition with timestamps, 99 languages.",
+    ),
+    ModelSpec(
+        id="tiny-whisper",
+        task="transcribe",
+        backend="transformers-whisper",
+        source="builtin:tiny-whisper",
+        version="tiny-1",
+        device="cpu",
+        license="Apache-2.0 (random weights built by aptmagic)",
+        size="about 1 MB, built offline",
+        description="Random-weight Whisper for tests and demo mode.",
+    ),
 )
 
-DEFAULT_MODELS = {"text-to-image": "sd-turbo"}
-DEMO_DEFAULT_MODELS = {"text-to-image": "tiny-sd"}
+DEFAULT_MODELS = {
+    "text-to-image": "sd-turbo",
+    "image-to-image": "sd-turbo",
+    "caption": "blip-caption",
+    "text": "qwen2.5-0.5b-instruct",
+    "summarize": "qwen2.5-0.5b-instruct",
+    "transcribe": "whisper-base",
+}
+DEMO_DEFAULT_MODELS = {
+    "text-to-image": "tiny-sd",
+    "image-to-image": "tiny-sd",
+    "caption": "tiny-caption",
+    "text": "tiny-llm",
+    "summarize": "tiny-llm",
+    "transcribe": "tiny-whisper",
+}
 
 
 class UnknownModel(LookupError):
@@ -72,6 +160,8 @@ class ModelRegistry:
         for task, model_id in defaults.items():
             if model_id not in self._specs:
                 raise ValueError(f"default model {model_id!r} for {task!r} is not in the registry")
+            if not self._specs[model_id].serves(task):
+                raise ValueError(f"default model {model_id!r} does not serve {task!r}")
         self._defaults = dict(defaults)
 
     def get(self, model_id: str) -> ModelSpec:
@@ -84,7 +174,7 @@ class ModelRegistry:
         if task in self._defaults:
             return self._specs[self._defaults[task]]
         for spec in self._specs.values():
-            if spec.task == task:
+            if spec.serves(task):
                 return spec
         raise UnknownModel(f"no model serves task {task!r}")
 

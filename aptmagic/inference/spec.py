@@ -14,7 +14,8 @@ class ModelSpec(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$", description="Registry id used in job requests.")
     task: str = Field(description="The job task this model serves, e.g. text-to-image.")
-    backend: str = Field(description="Inference backend name, e.g. diffusers-text2img.")
+    also_serves: tuple[str, ...] = Field((), description="Other tasks the same weights serve, e.g. image-to-image.")
+    backend: str = Field(description="Inference backend name, e.g. diffusers.")
     source: str = Field(
         description="A Hugging Face hub id, a local folder, or builtin:<name> for a model built offline."
     )
@@ -27,9 +28,15 @@ class ModelSpec(BaseModel):
     limits: dict[str, int] = Field(
         default_factory=dict, description="Model limits, e.g. max_width, max_height, max_steps."
     )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Backend-specific settings, e.g. the rewriter model of a captioner."
+    )
     license: str = ""
     size: str = Field("", description="Download size, for people choosing a model.")
     description: str = ""
+
+    def serves(self, task: str) -> bool:
+        return task == self.task or task in self.also_serves
 
     @property
     def is_builtin(self) -> bool:

@@ -15,21 +15,34 @@ from pathlib import Path
 
 _build_lock = threading.Lock()
 TINY_SEED = 0
+Builder = Callable[[Path], None]
+_BUILDERS: dict[str, Builder] = {}
+DONE_MARKER = ".aptmagic-built"
+
+
+def register_builtin(name: str) -> Callable[[Builder], Builder]:
+    """Register a function that writes model ``name`` into an empty folder."""
+
+    def decorator(builder: Builder) -> Builder:
+        _BUILDERS[name] = builder
+        return builder
+
+    return decorator
 
 
 def ensure_builtin(name: str, models_dir: Path) -> Path:
     """Return the folder of built-in model ``name``, building it on first use."""
-    builders: dict[str, Callable[[Path], None]] = {"tiny-sd": build_tiny_sd}
-    if name not in builders:
-        raise KeyError(f"unknown built-in model {name!r}; known: {sorted(builders)}")
+    if name not in _BUILDERS:
+        raise KeyError(f"unknown built-in model {name!r}; known: {sorted(_BUILDERS)}")
     target = models_dir / name
     with _build_lock:
-        if (target / "model_index.json").is_file() or (target / "config.json").is_file():
+        if (target / DONE_MARKER).is_file():
             return target
         models_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=models_dir))
         try:
-            builders[name](staging)
+            _BUILDERS[name](staging)
+            (staging / DONE_MARKER).write_text(name, encoding="utf-8")
             try:
                 os.rename(staging, target)
             except OSError:
@@ -66,6 +79,7 @@ def _bytes_to_unicode() -> list[str]:
     return chars
 
 
+@register_builtin("tiny-sd")
 def build_tiny_sd(folder: Path) -> None:
     import torch
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel

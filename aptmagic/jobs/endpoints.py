@@ -3,19 +3,20 @@
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 
 from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse
+from aptmagic.core.errors import Conflict, ErrorResponse
 from aptmagic.core.services import Services
 from aptmagic.jobs.models import JobStatus
 from aptmagic.jobs.repository import JobFilters
 from aptmagic.jobs.schemas import JobPage, JobRead
 from aptmagic.jobs.tasks import JobCreateBase, job_create_union
+from aptmagic.jobs.text_formats import FORMATS, render
 
 SSE_RECHECK_SECONDS = 2.0
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -71,6 +72,29 @@ def build_router() -> APIRouter:
     def cancel_job(job_id: str, services: ServicesDep, session: SessionDep) -> JobRead:
         """Cancel a queued job at once, or a running one between steps."""
         return JobRead.of(services.jobs.cancel(session, job_id))
+
+    @router.get("/{job_id}/result", responses={
+        **ERRORS, 409: {"model": ErrorResponse, "description": "The job has no text result (yet)"},
+        200: {"content": {media: {} for media in FORMATS.values()}, "description": "The text result"}})
+    def download_result(
+        job_id: str,
+        services: ServicesDep,
+        session: SessionDep,
+        format: Annotated[Literal["txt", "srt", "vtt", "json"], Query(description="srt and vtt need timed segments")] = "txt",  # noqa: A002
+    ) -> Response:
+        """The text result of a caption, text, summary or transcript job as a file."""
+        job = services.jobs.get(session, job_id)
+        if job.result is None:
+            raise Conflict(f"job {job_id!r} has no text result (status {job.status})")
+        if format == "json":
+            body = json.dumps(job.result, ensure_ascii=False, indent=2)
+        else:
+            try:
+                body = render(job.result, format)
+            except ValueError as exc:
+                raise Conflict(str(exc)) from None
+        disposition = f'attachment; filename="{job.id}.{format}"'
+        return Response(body, media_type=FORMATS[format], headers={"Content-Disposition": disposition})
 
     @router.get("/{job_id}/events", responses={
         **ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})

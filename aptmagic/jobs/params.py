@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from aptmagic.jobs.tasks import TaskParams, register_task
+from aptmagic.inference.spec import ModelSpec
+from aptmagic.jobs.tasks import LimitViolation, TaskParams, register_task
 
 MAX_PROMPT_CHARS = 1000
 
@@ -36,3 +37,114 @@ class TextToImageParams(TaskParams):
 
     def progress_total(self) -> int:
         return self.steps or 1
+
+
+AssetId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_PROMPT_CHARS)]
+Tone = Literal["neutral", "playful", "formal", "poetic", "marketing"]
+LengthName = Literal["short", "medium", "long"]
+MAX_TEXT_CHARS = 100_000
+
+
+class SourceParams(TaskParams):
+    """A task that reads an uploaded asset; ``source_kinds`` lists what it accepts."""
+
+    source_kinds: ClassVar[tuple[str, ...]] = ()
+    source: AssetId = Field(description="Asset id of an upload (POST /api/v1/uploads).")
+
+    def input_asset_ids(self) -> list[str]:
+        return [self.source]
+
+
+@register_task("image-to-image")
+class ImageToImageParams(SourceParams):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"source": "0" * 32, "prompt": "as a watercolour", "strength": 0.6, "num_variations": 4}]},
+    )
+    source_kinds: ClassVar[tuple[str, ...]] = ("image",)
+
+    prompt: NegativePrompt = Field("", description="Optional direction for the variations.")
+    negative_prompt: NegativePrompt = Field("", description="What to avoid.")
+    strength: float = Field(0.6, gt=0.0, le=1.0, description="How far from the source: near 0 keeps it, 1 ignores it.")
+    num_variations: int = Field(4, ge=1, le=8, description="Variations to make.")
+    steps: int | None = Field(None, ge=1, le=150, description="Denoising steps before strength is applied.")
+    guidance: float | None = Field(None, ge=0.0, le=30.0, description="Classifier-free guidance scale.")
+
+    def progress_total(self) -> int:
+        return max(1, int((self.steps or 1) * self.strength))
+
+    def check_limits(self, spec: ModelSpec) -> None:
+        super().check_limits(spec)
+        if self.steps is not None and int(self.steps * self.strength) < 1:
+            raise LimitViolation("strength", f"steps x strength must be at least 1 (got {self.steps} x {self.strength})")
+
+
+@register_task("caption")
+class CaptionParams(SourceParams):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"source": "0" * 32, "tone": "playful", "length": "short"}]},
+    )
+    source_kinds: ClassVar[tuple[str, ...]] = ("image", "video")
+
+    tone: Tone = Field("neutral", description="Voice of the caption.")
+    length: LengthName | Annotated[int, Field(ge=3, le=300)] = Field(
+        "short", description="short, medium, long, or a maximum number of words."
+    )
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+
+
+@register_task("text")
+class TextParams(TaskParams):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"messages": [{"role": "user", "content": "Write a haiku about rain."}], "max_tokens": 64}]},
+    )
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=200, description="The conversation so far.")
+    max_tokens: int = Field(256, ge=1, le=8192, description="Most new tokens to generate.")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="0 is greedy.")
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    stop: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=4, description="Generation ends before any of these strings."
+    )
+
+    def progress_total(self) -> int:
+        return self.max_tokens
+
+
+@register_task("summarize")
+class SummarizeParams(TaskParams):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "A long article ...", "length": "short", "style": "bullets"}]},
+    )
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)]
+    length: LengthName = Field("short")
+    style: Literal["paragraph", "bullets", "tldr"] = Field("paragraph")
+    max_tokens: int = Field(512, ge=1, le=8192)
+
+    def progress_total(self) -> int:
+        return self.max_tokens
+
+
+@register_task("transcribe")
+class TranscribeParams(SourceParams):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"source": "0" * 32, "language": "en"}]},
+    )
+    source_kinds: ClassVar[tuple[str, ...]] = ("audio", "video")
+
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")] | None = Field(
+        None, description="ISO 639 code; detected when omitted."
+    )
+    timestamps: bool = Field(True, description="Return segments with start and end times.")

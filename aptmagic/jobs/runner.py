@@ -19,10 +19,12 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.assets.service import AssetService
+from aptmagic.core.errors import NotFound
 from aptmagic.db.base import utcnow
 from aptmagic.inference.base import (
     InferenceError,
     InferenceResult,
+    InputFile,
     JobCanceled,
     RunContext,
 )
@@ -137,9 +139,24 @@ class JobRunner:
         if spec.version != job.model_version:
             log.info("model version changed since submit", extra={"job_id": job.id, "model": spec.id})
         params = params_model(job.task).model_validate(job.params)
-        ctx = RunContext(job_id=job.id, seed=job.seed, on_step=self._progress_reporter(job.id))
+        ctx = RunContext(
+            job_id=job.id,
+            seed=job.seed,
+            on_step=self._progress_reporter(job.id),
+            on_event=lambda kind, data: self.events.publish(JobEvent(kind, job.id, data)),
+            load_input=self._load_input,
+        )
         with self.models.use(spec) as backend:
             return backend.run(params, ctx)
+
+    def _load_input(self, asset_id: str) -> InputFile:
+        with self.session_factory() as session:
+            try:
+                asset = self.assets.get(session, asset_id)
+                data = self.assets.read(asset)
+            except NotFound as exc:
+                raise InferenceError(f"input {asset_id!r} is gone: {exc.message}") from None
+            return InputFile(asset.id, data, asset.content_type, asset.media_kind or "")
 
     def _progress_reporter(self, job_id: str) -> Callable[[int, int], None]:
         last_write = 0.0
@@ -172,7 +189,7 @@ class JobRunner:
             self.assets.write_image(image, {**metadata, "params": job.params, "index": i}, job.id)
             for i, image in enumerate(result.images)
         ]
-        text_result = {"text": result.text, **result.data} if result.text is not None or result.data else None
+        text_result = ({"text": result.text} if result.text is not None else {}) | result.data or None
         with self.session_factory.begin() as session:
             row = JobRepository(session).get(job.id)
             assert row is not None

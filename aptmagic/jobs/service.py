@@ -21,6 +21,7 @@ from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEvent, JobEventBus
 from aptmagic.jobs.models import Job, JobOutput, JobStatus
 from aptmagic.jobs.repository import JobFilters, JobRepository
+from aptmagic.jobs.params import SourceParams
 from aptmagic.jobs.tasks import JobCreateBase, LimitViolation, TaskParams
 from aptmagic.queue.base import JobQueue
 
@@ -46,6 +47,7 @@ class JobService:
     def submit(self, session: Session, body: JobCreateBase) -> Job:
         spec = self._model_for(body)
         params = self._resolve_params(body.params, spec)
+        self._check_sources(session, params)
         params_json = params.model_dump(mode="json")
         job = Job(
             task=body.task,
@@ -71,11 +73,11 @@ class JobService:
         try:
             spec = self.registry.get(body.model) if body.model else self.registry.default_for(body.task)
         except UnknownModel:
-            known = sorted(s.id for s in self.registry.all() if s.task == body.task)
+            known = sorted(s.id for s in self.registry.all() if s.serves(body.task))
             raise InvalidRequest.field(
                 ["body", "model"], f"unknown model {body.model!r}; models for {body.task}: {known}"
             ) from None
-        if spec.task != body.task:
+        if not spec.serves(body.task):
             raise InvalidRequest.field(["body", "model"], f"model {spec.id!r} serves {spec.task!r}, not {body.task!r}")
         return spec
 
@@ -88,6 +90,10 @@ class JobService:
         if resolved.seed is None:
             resolved.seed = secrets.randbelow(2**32)
         return resolved
+
+    def _check_sources(self, session: Session, params: TaskParams) -> None:
+        if isinstance(params, SourceParams):
+            self.assets.use_as_source(session, params.source, params.source_kinds, ["body", "params", "source"])
 
     def _answer_from_cache(self, repo: JobRepository, job: Job) -> bool:
         source = repo.find_cached(job.cache_key)
