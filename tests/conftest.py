@@ -121,3 +121,29 @@ def wait_for(client: httpx.Client, job_id: str, timeout: float = 60, statuses: s
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
         time.sleep(0.02)
+
+
+def create_asset(live: LiveServer, data: bytes, content_type: str, media_kind: str) -> str:
+    """Store bytes as an upload-kind asset directly through the services (bypassing the upload checks)."""
+    import hashlib
+
+    from aptmagic.assets.models import Asset
+    from aptmagic.db.base import new_id
+
+    services = live.services
+    asset_id = new_id()
+    key = f"uploads/{asset_id[:2]}/{asset_id}"
+    services.store.put(key, data, content_type)
+    with services.session_factory.begin() as session:
+        session.add(
+            Asset(
+                id=asset_id,
+                kind="upload",
+                storage_key=key,
+                content_type=content_type,
+                size_bytes=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                media_kind=media_kind,
+            )
+        )
+    return asset_id
