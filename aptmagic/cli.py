@@ -19,13 +19,11 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for dat
 
 
 def _settings(**overrides: Any) -> Any:
-    from pydantic import ValidationError
-
     from aptmagic.config import Settings
 
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
+    except ValueError as exc:  # a ValidationError, or APTMAGIC_CONFIG_FILE naming no file
         console.print(f"[red]Invalid settings:[/red] {exc}")
         raise typer.Exit(2) from None
 

@@ -71,6 +71,16 @@ class JobRepository(Repository[Job]):
             update(Job).where(Job.id == job_id).values(**values).execution_options(synchronize_session=False)
         )
 
+    def requeue_unless_canceled(self, job_id: str, **values: Any) -> bool:
+        """Put a job back in the queue for a retry; False if its cancel was requested."""
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.cancel_requested.is_(False))
+            .values(status=JobStatus.queued, claimed_by=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)
+
     def cancel_if_queued(self, job_id: str) -> bool:
         result = self.session.execute(
             update(Job)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.assets.service import AssetService
@@ -32,7 +33,7 @@ from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEvent, JobEventBus
-from aptmagic.jobs.models import JobOutput, JobStatus
+from aptmagic.jobs.models import Job, JobOutput, JobStatus
 from aptmagic.jobs.repository import JobRepository
 from aptmagic.jobs.tasks import params_model
 from aptmagic.queue.base import JobQueue
@@ -54,6 +55,7 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     queue_name: str
+    progress_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,15 @@ class JobRunner:
             repo = JobRepository(session)
             if not repo.claim(job_id, self.worker_name):
                 return None
-            job = repo.get(job_id)
-            assert job is not None
+            # The columns only, not the ORM row with its outputs: one light query.
+            job = session.execute(
+                select(
+                    Job.task, Job.model_id, Job.model_version, Job.params, Job.seed,
+                    Job.attempts, Job.max_attempts, Job.queue_name, Job.progress_total,
+                ).where(Job.id == job_id)
+            ).one()  # fmt: skip
             return ClaimedJob(
-                id=job.id,
+                id=job_id,
                 task=job.task,
                 model_id=job.model_id,
                 model_version=job.model_version,
@@ -129,6 +136,7 @@ class JobRunner:
                 attempts=job.attempts,
                 max_attempts=job.max_attempts,
                 queue_name=job.queue_name,
+                progress_total=job.progress_total,
             )
 
     def _execute(self, job: ClaimedJob) -> InferenceResult:
@@ -142,7 +150,7 @@ class JobRunner:
         ctx = RunContext(
             job_id=job.id,
             seed=job.seed,
-            on_step=self._progress_reporter(job.id),
+            on_step=self._progress_reporter(job.id, job.progress_total),
             on_event=lambda kind, data: self.events.publish(JobEvent(kind, job.id, data)),
             load_input=self._load_input,
         )
@@ -158,7 +166,9 @@ class JobRunner:
                 raise InferenceError(f"input {asset_id!r} is gone: {exc.message}") from None
             return InputFile(asset.id, data, asset.content_type, asset.media_kind or "")
 
-    def _progress_reporter(self, job_id: str) -> Callable[[int, int], None]:
+    def _progress_reporter(self, job_id: str, claimed_total: int = 0) -> Callable[[int, int], None]:
+        """Publishes every step; writes the row at most every progress_write_interval.
+        Step 0 of the total the row already has is not written again: the claim set it."""
         last_write = 0.0
         last_cancel_poll = time.monotonic()
 
@@ -174,6 +184,8 @@ class JobRunner:
             self.events.publish(JobEvent("progress", job_id, {"step": step, "total": total}))
             if step == 0 or now - last_write >= self.progress_write_interval:
                 last_write = now
+                if step == 0 and total == claimed_total:
+                    return
                 with self.session_factory.begin() as session:
                     JobRepository(session).set_fields(job_id, progress_step=step, progress_total=total)
 
@@ -191,17 +203,20 @@ class JobRunner:
         ]
         text_result = ({"text": result.text} if result.text is not None else {}) | result.data or None
         with self.session_factory.begin() as session:
-            row = JobRepository(session).get(job.id)
-            assert row is not None
-            for i, asset in enumerate(assets):
-                session.add(asset)
-                row.outputs.append(JobOutput(position=i, asset_id=asset.id))
-            row.status = JobStatus.succeeded
-            row.progress_step = row.progress_total
-            row.finished_at = utcnow()
-            row.inference_ms = round(inference_ms, 3)
-            row.result = text_result
-            row.error_code = row.error_message = None
+            # Inserts and one UPDATE; the job row is not loaded.
+            session.add_all(assets)
+            session.flush()
+            session.add_all(JobOutput(job_id=job.id, position=i, asset_id=asset.id) for i, asset in enumerate(assets))
+            JobRepository(session).set_fields(
+                job.id,
+                status=JobStatus.succeeded,
+                progress_step=Job.progress_total,
+                finished_at=utcnow(),
+                inference_ms=round(inference_ms, 3),
+                result=null() if text_result is None else text_result,
+                error_code=None,
+                error_message=None,
+            )
         self.events.publish(JobEvent("done", job.id, {"status": "succeeded"}))
 
     def _end(self, job_id: str, status: JobStatus, code: str | None = None, message: str | None = None) -> None:
@@ -219,14 +234,15 @@ class JobRunner:
             return
         delay = self.retry.delay(job.attempts)
         with self.session_factory.begin() as session:
-            JobRepository(session).set_fields(
+            requeued = JobRepository(session).requeue_unless_canceled(
                 job.id,
-                status=JobStatus.queued,
-                claimed_by=None,
                 run_after=utcnow() + timedelta(seconds=delay),
                 error_code=code,
                 error_message=f"{message} (retrying in {delay:.1f}s)",
             )
+        if not requeued:  # canceled during the attempt: a retry could never be claimed
+            self._end(job.id, JobStatus.canceled)
+            return
         self.events.publish(JobEvent("retry", job.id, {"attempts": job.attempts, "delay": delay, "error": message}))
         self.queue.enqueue(job.id, job.queue_name, delay=delay)
 
