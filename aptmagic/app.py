@@ -19,6 +19,8 @@ from aptmagic.core.health import build_router as health_router
 from aptmagic.core.services import build_services
 from aptmagic.inference.endpoints import build_router as models_router
 from aptmagic.jobs.endpoints import build_router as jobs_router
+from aptmagic.jobs.tasks import task_names
+from aptmagic.uploads.endpoints import build_router as uploads_router
 from aptmagic.web.endpoints import build_router as web_router
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    install_error_handlers(app)
-    for router in (jobs_router(), assets_router(), models_router()):
+    install_error_handlers(app, union_tags=frozenset(task_names()))
+    for router in (jobs_router(), assets_router(), models_router(), uploads_router()):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router())
     app.include_router(web_router())

@@ -25,6 +25,9 @@ TERMINAL = {"succeeded", "failed", "canceled"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The tiny models gain nothing from intra-op threads, and on a loaded 2-core
+    # machine extra torch threads slow every step down many times over.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     root = Path(os.environ.get("PYTEST_HF_HOME", "/tmp")) / f"aptmagic-test-hf-{os.getpid()}"
     os.environ["HF_HOME"] = str(root)
     os.environ["HF_HUB_OFFLINE"] = "1"

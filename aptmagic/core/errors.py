@@ -81,10 +81,18 @@ HTTP_CODES = {
 }
 
 
-def _clean_validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _clean_validation_errors(errors: list[dict[str, Any]], union_tags: frozenset[str]) -> list[dict[str, Any]]:
     cleaned = []
     for err in errors:
-        item = {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        loc = list(err.get("loc", ()))
+        if len(loc) > 2 and loc[0] == "body" and loc[1] in union_tags:
+            del loc[1]  # pydantic names the union variant; clients want the field path only
+        item = {"loc": loc, "msg": err.get("msg", ""), "type": err.get("type", "")}
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # pydantic reports a bad or missing discriminator at the union itself; point at the field.
+            discriminator = str(err.get("ctx", {}).get("discriminator", "")).strip("'")
+            if discriminator.isidentifier():
+                item["loc"].append(discriminator)
         if "ctx" in err:
             item["ctx"] = {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in err["ctx"].items()}
         cleaned.append(item)
@@ -100,14 +108,16 @@ def _summary(details: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, union_tags: frozenset[str] = frozenset()) -> None:
+    """``union_tags``: variant tags of tagged-union request bodies, dropped from error locations."""
+
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         return error_json(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _clean_validation_errors(list(exc.errors()))
+        details = _clean_validation_errors(list(exc.errors()), union_tags)
         return error_json(422, "validation_error", _summary(details) or "invalid request", details)
 
     @app.exception_handler(StarletteHTTPException)
