@@ -72,6 +72,31 @@ class Settings(BaseSettings):
     )
     shutdown_timeout: float = Field(30.0, ge=0, description="Seconds to wait for running jobs at shutdown.")
     log_level: str = Field("INFO", description="Logging level.")
+    upload_max_bytes: int = Field(50 * 1024**2, ge=1, description="Largest upload in bytes; larger ones get 413.")
+    upload_max_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        le=89_478_485,
+        description="Most pixels (width x height) of an uploaded image or video frame, read from the header "
+        "before decoding; at most Pillow's decompression-bomb limit (89,478,485).",
+    )
+    upload_max_media_seconds: float = Field(600.0, gt=0, description="Longest audio or video upload, in seconds.")
+    upload_probe_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time allowed to check one audio or video upload before it is refused."
+    )
+    upload_ttl_seconds: float = Field(
+        24 * 3600.0, gt=0, description="Seconds an upload is kept unless a job uses it (then it lives with the job)."
+    )
+    upload_sweep_interval_seconds: float = Field(
+        300.0, gt=0, description="Seconds between sweeps that delete expired uploads."
+    )
+    presign_ttl_seconds: int = Field(900, ge=1, le=7 * 24 * 3600, description="Lifetime of a presigned upload URL.")
+    clamav_socket: str | None = Field(
+        None,
+        description="clamd address (a unix socket path or host:port); every upload is scanned with it. "
+        "Unset: uploads are not virus-scanned.",
+    )
+    clamav_timeout_seconds: float = Field(30.0, gt=0, description="Seconds to wait for clamd.")
 
     @classmethod
     def settings_customise_sources(

@@ -37,7 +37,9 @@ def build_router() -> APIRouter:
         asset = services.assets.get(session, asset_id)
         etag = f'"{asset.sha256}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
-        if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
+        # RFC 9110 13.1.2: If-None-Match compares weakly (W/"x" matches "x"), and * matches any.
+        tags = [tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")]
+        if etag in tags or "*" in tags:
             return Response(status_code=304, headers=headers)
         if download:
             extension = asset.content_type.split("/")[-1]

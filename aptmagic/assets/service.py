@@ -13,7 +13,7 @@ from aptmagic.assets.images import encode_png
 from aptmagic.assets.models import Asset
 from aptmagic.assets.repository import AssetRepository
 from aptmagic.core.errors import InvalidRequest, NotFound
-from aptmagic.db.base import new_id
+from aptmagic.db.base import new_id, utcnow
 from aptmagic.storage.base import BlobNotFound, BlobStore
 
 
@@ -50,6 +50,8 @@ class AssetService:
     def use_as_source(self, session: Session, asset_id: str, kinds: tuple[str, ...], loc: list[str | int]) -> Asset:
         """Check that a job may read this asset, and keep it as long as the job's outputs."""
         asset = self.get(session, asset_id)
+        if asset.expires_at is not None and asset.expires_at <= utcnow():
+            raise NotFound(f"upload {asset_id!r} has expired; upload the file again")
         if asset.media_kind not in kinds:
             raise InvalidRequest.field(loc, f"asset {asset_id!r} is {asset.media_kind or 'unknown'}; expected {' or '.join(kinds)}")
         asset.expires_at = None

@@ -23,6 +23,8 @@ from aptmagic.queue.base import JobQueue
 from aptmagic.queue.factory import create_queue
 from aptmagic.storage.base import BlobStore
 from aptmagic.storage.factory import create_blob_store
+from aptmagic.uploads.service import UploadService
+from aptmagic.uploads.sweeper import UploadSweeper
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,14 @@ class Services:
     assets: AssetService
     jobs: JobService
     runner: JobRunner
+    uploads: UploadService
+    sweeper: UploadSweeper
 
     def start(self) -> None:
         if self.settings.auto_migrate:
             migrate.upgrade(self.engine)
+        self.uploads.start()
+        self.sweeper.start()
         if self.queue.runs_workers_here:
             self._recover()
             if self.settings.worker_concurrency > 0:
@@ -58,6 +64,7 @@ class Services:
             log.info("requeued jobs from the previous run", extra={"count": len(pending)})
 
     def stop(self) -> None:
+        self.sweeper.stop()
         self.queue.stop(self.settings.shutdown_timeout)
         self.models.unload_all()
         self.engine.dispose()
@@ -91,4 +98,8 @@ def build_services(settings: Settings) -> Services:
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
         progress_write_interval=settings.progress_write_interval,
     )
-    return Services(settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner)
+    uploads = UploadService.from_settings(settings, session_factory, store)
+    sweeper = UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds)
+    return Services(
+        settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper
+    )

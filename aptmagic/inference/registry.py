@@ -24,7 +24,12 @@ def backend_names() -> list[str]:
     return sorted(_BACKENDS)
 
 
-BACKEND_MODULES = ("aptmagic.inference.diffusers_image",)
+BACKEND_MODULES = (
+    "aptmagic.inference.diffusers_image",
+    "aptmagic.inference.transformers_caption",
+    "aptmagic.inference.transformers_llm",
+    "aptmagic.inference.transformers_whisper",
+)
 
 
 def _load_builtin_backends() -> None:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -176,7 +176,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         when = datetime.fromisoformat(created)
         if when.tzinfo is None:
             raise ValueError("cursor time has no zone")
-        return when, job_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return when.astimezone(UTC), job_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidRequest.field(["query", "cursor"], "malformed cursor; pass next_cursor as given") from None
 

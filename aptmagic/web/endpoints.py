@@ -9,11 +9,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.inference.endpoints import model_listing
+from aptmagic.inference.registry import UnknownModel
 from aptmagic.jobs.repository import JobFilters
 from aptmagic.jobs.schemas import JobRead
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+TASK = "text-to-image"
+RECENT_LIMIT = 12
 
 
 def build_router() -> APIRouter:
@@ -22,13 +24,28 @@ def build_router() -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse)
     def index(request: Request, services: ServicesDep, session: SessionDep) -> HTMLResponse:
-        models = [m for m in model_listing(services) if m.task == "text-to-image"]
-        default = services.registry.default_for("text-to-image")
-        jobs, _ = services.jobs.page(session, JobFilters(task="text-to-image"), None, 12)
+        # Straight from the registry: asking the model cache which models are
+        # warm would wait for any model that is loading.
+        models = [spec for spec in services.registry.all() if spec.serves(TASK)]
+        try:
+            default_id = services.registry.default_for(TASK).id
+        except UnknownModel:
+            default_id = None
+        default = next((m for m in models if m.id == default_id), models[0] if models else None)
+        jobs, _ = services.jobs.page(session, JobFilters(task=TASK), None, RECENT_LIMIT)
         return templates.TemplateResponse(
             request,
             "index.html",
-            {"models": models, "default_model": default, "recent": [JobRead.of(job) for job in jobs]},
+            {
+                "models": models,
+                "default_model": default,
+                "defaults": default.default_params if default else {},
+                "limits": default.limits if default else {},
+                "recent": [JobRead.of(job) for job in jobs],
+                "recent_limit": RECENT_LIMIT,
+                "demo": bool(services.settings.demo),
+            },
+            headers={"Cache-Control": "no-store"},
         )
 
     return router

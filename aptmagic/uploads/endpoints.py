@@ -1,0 +1,103 @@
+"""HTTP routes for uploads: a multipart POST, or a presigned PUT of the raw bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from aptmagic.core.deps import ServicesDep
+from aptmagic.core.errors import ErrorResponse
+from aptmagic.uploads.errors import TypeMismatch
+from aptmagic.uploads.receive import read_body, read_multipart_file
+from aptmagic.uploads.schemas import PresignCreate, PresignRead, UploadRead
+from aptmagic.uploads.sniff import UNDECLARED, by_content_type, normalise_content_type
+
+PRESIGNED_PATH = "/api/v1/uploads/presigned/"
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: _error("Malformed body"),
+    413: _error("Over the byte limit, or an image over the pixel limit"),
+    415: _error("Not an allowed type, or the declared type disagrees with the bytes"),
+    422: _error("Empty, truncated or corrupt, too long, no usable stream, or refused by the virus scanner"),
+    503: _error("The virus scanner cannot be reached; try again after Retry-After seconds"),
+}
+MULTIPART_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/uploads", tags=["uploads"])
+
+    @router.post("", status_code=201, response_model=UploadRead, responses=REFUSALS, openapi_extra=MULTIPART_BODY)
+    async def upload(request: Request, services: ServicesDep, response: Response) -> UploadRead:
+        """Upload one image (PNG, JPEG, WebP), audio (WAV, MP3, M4A, OGG, FLAC) or video
+        (MP4, WebM, MOV) file in the multipart field ``file``. The type is told from the
+        bytes; images are re-encoded without metadata. The upload is kept for
+        ``upload_ttl_seconds`` unless a job uses it as its ``source``."""
+        received = await read_multipart_file(request, services.settings.upload_max_bytes)
+        asset = await run_in_threadpool(services.uploads.accept, received.data, received.content_type, received.filename)
+        response.headers["Location"] = f"/api/v1/assets/{asset.id}"
+        return UploadRead.of(asset)
+
+    @router.post(
+        "/presign", status_code=201, response_model=PresignRead, responses={413: REFUSALS[413], 415: REFUSALS[415]}
+    )
+    def presign(body: PresignCreate, services: ServicesDep) -> PresignRead:
+        """A signed URL to PUT one file to, valid for ``presign_ttl_seconds`` and usable once."""
+        token, grant = services.uploads.presign(body.content_type, body.size, body.filename)
+        return PresignRead(
+            upload_id=grant.upload_id,
+            url=PRESIGNED_PATH + token,
+            headers={"Content-Type": grant.content_type},
+            max_bytes=grant.size,
+            expires_at=grant.expires_at,
+        )
+
+    @router.put(
+        "/presigned/{token}",
+        status_code=201,
+        response_model=UploadRead,
+        responses={
+            **REFUSALS,
+            403: _error("The URL is expired or its signature does not match"),
+            409: _error("The URL was already used"),
+        },
+        openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {}}}},
+    )
+    async def put_presigned(token: str, request: Request, services: ServicesDep, response: Response) -> UploadRead:
+        """The raw bytes of the file, at most the size given to /presign. Checked like a POST upload."""
+        grant = services.uploads.verify(token)
+        await run_in_threadpool(services.uploads.check_unused, grant.upload_id)
+        sent = normalise_content_type(request.headers.get("content-type"))
+        if sent not in UNDECLARED and by_content_type(sent) is not by_content_type(grant.content_type):
+            raise TypeMismatch(
+                f"this URL was signed for {grant.content_type}, not {sent}",
+                details={"declared": sent, "signed": grant.content_type},
+            )
+        data = await read_body(request, grant.size)
+        asset = await run_in_threadpool(
+            services.uploads.accept, data, grant.content_type, grant.filename, grant.upload_id
+        )
+        response.headers["Location"] = f"/api/v1/assets/{asset.id}"
+        return UploadRead.of(asset)
+
+    return router
