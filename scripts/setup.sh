@@ -8,6 +8,21 @@ TORCH_VERSION="${APTMAGIC_TORCH_VERSION:-2.13.0}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+# The browser tests (tests/web) drive Debian's chromium and skip without it.
+if [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing chromium for the browser tests (apt-get)"
+    apt_log="$(mktemp)"
+    if { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } >"$apt_log" 2>&1; then
+      rm -f "$apt_log"
+    else
+      echo "setup: could not install chromium (log: $apt_log); the browser tests will be skipped" >&2
+    fi
+  else
+    echo "setup: /usr/bin/chromium is missing; the browser tests will be skipped (as root on Debian: apt-get install chromium)" >&2
+  fi
+fi
+
 stamp=".venv/.aptmagic-setup"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
