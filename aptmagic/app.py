@@ -21,6 +21,7 @@ from aptmagic.inference.endpoints import build_router as models_router
 from aptmagic.jobs.endpoints import build_router as jobs_router
 from aptmagic.jobs.tasks import task_names
 from aptmagic.uploads.endpoints import build_router as uploads_router
+from aptmagic.web.docs import install_docs
 from aptmagic.web.endpoints import build_router as web_router
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Self-hostable generative AI: submit jobs, follow their progress, fetch the results.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app, union_tags=frozenset(task_names()))
@@ -54,5 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router())
     app.include_router(web_router())
+    install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -42,6 +42,7 @@ class ModelCache:
         self._create = create
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._lock = threading.RLock()
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
 
     @contextmanager
     def use(self, spec: ModelSpec) -> Iterator[InferenceBackend]:
@@ -51,18 +52,38 @@ class ModelCache:
         finally:
             with self._lock:
                 entry.in_use -= 1
+                if self._total() > self.budget_bytes:
+                    self._evict(keep=None)
 
     def _acquire(self, spec: ModelSpec) -> _Entry:
+        """Loads happen outside the cache lock: one load per model at a time,
+        while warm models and listings stay available to other threads."""
         key = (spec.id, spec.version)
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                entry = self._load(spec)
-                self._entries[key] = entry
+            entry = self._take(key)
+            if entry is not None:
+                return entry
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                entry = self._take(key)
+                if entry is not None:
+                    return entry
+            loaded = self._load(spec)
+            with self._lock:
+                self._entries[key] = loaded
                 self._evict(keep=key)
-            self._entries.move_to_end(key)
-            entry.in_use += 1
-            return entry
+                taken = self._take(key)
+                assert taken is not None
+                return taken
+
+    def _take(self, key: tuple[str, str]) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        entry.in_use += 1
+        return entry
 
     def _load(self, spec: ModelSpec) -> _Entry:
         started = time.perf_counter()
@@ -73,7 +94,7 @@ class ModelCache:
         log.info("model loaded", extra={"model": spec.id, "bytes": size, "seconds": round(seconds, 3)})
         return _Entry(backend=backend, bytes=size, load_seconds=seconds)
 
-    def _evict(self, keep: tuple[str, str]) -> None:
+    def _evict(self, keep: tuple[str, str] | None) -> None:
         for key in list(self._entries):
             if self._total() <= self.budget_bytes:
                 return

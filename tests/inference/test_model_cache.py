@@ -150,32 +150,33 @@ def test_a_model_in_use_is_never_evicted(caplog: pytest.LogCaptureFixture) -> No
     cache = ModelCache(100, factory)
     with cache.use(spec("a")) as busy:
         with cache.use(spec("b")):
-            pass
-        # a is busy and b was just loaded: over budget, a warning, nothing unloaded
-        assert factory.events("unload") == []
-        assert sorted(loaded_ids(cache)) == ["a", "b"]
+            # a is busy and b was just loaded: over budget, a warning, nothing unloaded yet
+            assert factory.events("unload") == []
+            assert sorted(loaded_ids(cache)) == ["a", "b"]
         assert "exceed the memory budget" in caplog.text
-        with cache.use(spec("c")):
-            pass
-        # b is idle and least recently used among the idle: it goes, a stays
+        # released while over budget: the idle b goes, the busy a stays
         assert factory.events("unload") == ["b"]
+        with cache.use(spec("c")):
+            assert sorted(loaded_ids(cache)) == ["a", "c"]
+        assert factory.events("unload") == ["b", "c"]
         assert busy.loaded
         assert busy.run(None, RunContext("j", 0)).text == "a"  # type: ignore[arg-type]
-    assert "a" in loaded_ids(cache)
+    assert loaded_ids(cache) == ["a"]
     # once a is idle it can be evicted like any other
     with cache.use(spec("b")):
         pass
-    assert factory.events("unload") == ["b", "a", "c"]
+    assert factory.events("unload") == ["b", "c", "a"]
     assert loaded_ids(cache) == ["b"]
 
 
-def test_zero_budget_keeps_only_the_model_being_loaded() -> None:
+def test_zero_budget_keeps_only_the_model_in_use() -> None:
     factory = Factory()
     cache = ModelCache(0, factory)
     for model_id in ("a", "b", "c"):
         with cache.use(spec(model_id)):
             assert loaded_ids(cache) == [model_id]
-    assert factory.events("unload") == ["a", "b"]
+    assert factory.events("unload") == ["a", "b", "c"]
+    assert loaded_ids(cache) == []
 
 
 def test_unload_all() -> None:
