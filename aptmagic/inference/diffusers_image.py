@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -25,16 +24,10 @@ from aptmagic.inference.base import (
 from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtype
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.inference.tiny import ensure_builtin
+from aptmagic.inference.tiny import resolve_source
 
 log = logging.getLogger(__name__)
 MIN_SIDE = 64
-
-
-def resolve_source(spec: ModelSpec, env: BackendEnv) -> str:
-    if spec.is_builtin:
-        return str(ensure_builtin(spec.source.removeprefix("builtin:"), Path(env.models_dir)))
-    return spec.source
 
 
 def fit_size(width: int, height: int, max_width: int, max_height: int) -> tuple[int, int]:

@@ -12,6 +12,11 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aptmagic.inference.base import BackendEnv
+    from aptmagic.inference.spec import ModelSpec
 
 _build_lock = threading.Lock()
 TINY_SEED = 0
@@ -28,6 +33,13 @@ def register_builtin(name: str) -> Callable[[Builder], Builder]:
         return builder
 
     return decorator
+
+
+def resolve_source(spec: ModelSpec, env: BackendEnv) -> str:
+    """What ``from_pretrained`` should load: a built-in model's folder, or the hub id / path as given."""
+    if spec.is_builtin:
+        return str(ensure_builtin(spec.source.removeprefix("builtin:"), Path(env.models_dir)))
+    return spec.source
 
 
 def ensure_builtin(name: str, models_dir: Path) -> Path:

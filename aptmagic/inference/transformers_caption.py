@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -31,7 +30,7 @@ from aptmagic.inference.base import (
 from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtype
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.inference.tiny import ensure_builtin
+from aptmagic.inference.tiny import resolve_source
 from aptmagic.jobs.params import ChatMessage, TextParams, TranscribeParams
 
 log = logging.getLogger(__name__)
@@ -179,12 +178,6 @@ def clean_rewrite(text: str) -> str:
 
 def sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
-
-
-def resolve_source(spec: ModelSpec, env: BackendEnv) -> str:
-    if spec.is_builtin:
-        return str(ensure_builtin(spec.source.removeprefix("builtin:"), Path(env.models_dir)))
-    return spec.source
 
 
 def _stage_ctx(ctx: RunContext, step: int, total: int) -> RunContext:

@@ -28,7 +28,7 @@ from aptmagic.inference.base import (
     TransientInferenceError,
 )
 from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtype
-from aptmagic.inference.diffusers_image import resolve_source
+from aptmagic.inference.tiny import resolve_source
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
 from aptmagic.jobs.params import SummarizeParams, TextParams

@@ -38,7 +38,7 @@ from aptmagic.inference.base import (
     TransientInferenceError,
 )
 from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtype
-from aptmagic.inference.diffusers_image import resolve_source
+from aptmagic.inference.tiny import resolve_source
 from aptmagic.inference.media_audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, decode_audio
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
