@@ -61,6 +61,7 @@ class JobService:
             max_attempts=self.max_attempts,
             cache_key=cache_key(body.task, spec.id, spec.version, params_json),
             created_at=utcnow(),
+            outputs=[],  # a new job has none; saves JobRead.of a lazy load before the commit
         )
         repo = JobRepository(session)
         if not self._answer_from_cache(repo, job):
