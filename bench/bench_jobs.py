@@ -153,6 +153,8 @@ class ServerProcess:
         self.log_path = data_dir / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("APTMAGIC_")}
         env.update(
+            # Loopback only: the job path is measured without sign-in, plan quotas or rate limits.
+            APTMAGIC_AUTH_REQUIRED="false",
             APTMAGIC_MODELS_DIR=str(models_dir),
             HF_HUB_OFFLINE="1",
             HF_HUB_DISABLE_PROGRESS_BARS="1",

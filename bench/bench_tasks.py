@@ -84,7 +84,9 @@ def free_port() -> int:
 
 def start_server(data_dir: Path, models_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "APTMAGIC_MODELS_DIR": str(models_dir), "APTMAGIC_ENVIRONMENT": "test"}
+    # Loopback only: the job path is measured without sign-in, plan quotas or rate limits.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "APTMAGIC_MODELS_DIR": str(models_dir),
+           "APTMAGIC_ENVIRONMENT": "test", "APTMAGIC_AUTH_REQUIRED": "false"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "aptmagic", "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port)],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(data_dir / "server.log", "wb"),
