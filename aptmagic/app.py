@@ -13,13 +13,19 @@ from fastapi.staticfiles import StaticFiles
 
 from aptmagic import __version__
 from aptmagic.assets.endpoints import build_router as assets_router
+from aptmagic.auth.endpoints import build_admin_router, build_auth_router
+from aptmagic.auth.middleware import AuthMiddleware
+from aptmagic.auth.pages import build_router as auth_pages_router
 from aptmagic.config import Settings
 from aptmagic.core.errors import install_error_handlers
 from aptmagic.core.health import build_router as health_router
+from aptmagic.core.security import install_security
 from aptmagic.core.services import build_services
 from aptmagic.inference.endpoints import build_router as models_router
 from aptmagic.jobs.endpoints import build_router as jobs_router
 from aptmagic.jobs.tasks import task_names
+from aptmagic.quotas.endpoints import build_router as usage_router
+from aptmagic.quotas.ratelimit import RateLimitMiddleware
 from aptmagic.uploads.endpoints import build_router as uploads_router
 from aptmagic.web.docs import install_docs
 from aptmagic.web.endpoints import build_router as web_router
@@ -53,10 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app, union_tags=frozenset(task_names()))
-    for router in (jobs_router(), assets_router(), models_router(), uploads_router()):
+    app.add_middleware(RateLimitMiddleware, by="user")  # inside AuthMiddleware: it needs the principal
+    app.add_middleware(AuthMiddleware)  # inside the security middleware, so its answers get the same headers
+    app.add_middleware(RateLimitMiddleware, by="ip")  # before authentication, so failed credentials count too
+    install_security(app, settings)
+    routers = (jobs_router(), assets_router(), models_router(), uploads_router(), build_auth_router(), build_admin_router(),
+               usage_router())
+    for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router())
     app.include_router(web_router())
+    app.include_router(auth_pages_router())
     install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

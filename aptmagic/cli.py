@@ -13,6 +13,8 @@ from rich.table import Table
 app = typer.Typer(help="aptmagic: self-hostable generative AI.", no_args_is_help=True, add_completion=False)
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 console = Console()
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for database, blobs and models.")]
@@ -60,6 +62,54 @@ def migrate(data_dir: DataDir = None) -> None:
     db_migrate.upgrade(engine)
     console.print(f"database at revision {db_migrate.current_revision(engine)}")
     engine.dispose()
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="3-32 letters, digits, '_', '.', '-'.")],
+    email: Annotated[str, typer.Option(help="The account's email address.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Give the account the admin role.")] = False,
+    plan: Annotated[str | None, typer.Option(help="Plan name from the settings' plans; default: default_plan.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an account. The password comes from APTMAGIC_NEW_USER_PASSWORD, standard input
+    (--password-stdin), or a prompt. Migrates the database first."""
+    import sys
+
+    from aptmagic.auth.models import Role
+    from aptmagic.auth.service import AuthService
+    from aptmagic.core.errors import AppError
+    from aptmagic.db import migrate as db_migrate
+    from aptmagic.db.session import create_db_engine, create_session_factory
+
+    password = os.environ.get("APTMAGIC_NEW_USER_PASSWORD")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings(data_dir=data_dir)
+    if plan is not None and plan not in settings.plans:
+        console.print(f"[red]Not created:[/red] unknown plan {plan!r}; plans: {sorted(settings.plans)}")
+        raise typer.Exit(1)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        db_migrate.upgrade(engine)
+        with create_session_factory(engine).begin() as session:
+            role = Role.admin if admin else Role.user
+            user = AuthService(settings).create_user(session, email, username, password, role=role)
+            user.plan = plan
+            user_id = user.id
+    except AppError as exc:
+        console.print(f"[red]Not created:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    on_plan = plan or f"{settings.default_plan} (default)"
+    console.print(f"created {'admin' if admin else 'user'} {username.lower()} ({user_id}) on plan {on_plan}", highlight=False)
 
 
 @models_app.command("list")

@@ -8,22 +8,27 @@ environment variables, a ``.env`` file, and an optional TOML file named by
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 from aptmagic.inference.spec import ModelSpec
+from aptmagic.quotas.plans import PLAN_NAME_PATTERN, Plan, default_plans
 
 Environment = Literal["development", "test", "production"]
 DEV_SECRET = "dev-insecure-secret-change-me"
+ORIGIN_RE = re.compile(r"https?://[^\s/?#]+")
 
 
 def _default_data_dir() -> Path:
@@ -97,6 +102,68 @@ class Settings(BaseSettings):
         "Unset: uploads are not virus-scanned.",
     )
     clamav_timeout_seconds: float = Field(30.0, gt=0, description="Seconds to wait for clamd.")
+    auth_required: bool = Field(
+        True, description="Every route outside the public allowlist needs a session or an API key."
+    )
+    allow_unauthenticated_network: bool = Field(
+        False, description="Allow auth_required=False on a non-loopback host (anyone who can reach it is admin)."
+    )
+    allow_signup: bool = Field(True, description="Anyone who can reach the server may create an account.")
+    session_ttl_seconds: int = Field(14 * 24 * 3600, ge=60, description="Lifetime of a web session.")
+    cookie_secure: bool = Field(
+        False, description="Always mark the session cookie Secure (it is whenever the request came over HTTPS)."
+    )
+    password_min_length: int = Field(10, ge=8, le=128, description="Shortest password accepted.")
+    password_hash_memory_kib: int = Field(19456, ge=19456, description="argon2id memory cost in KiB (OWASP: 19 MiB).")
+    password_hash_time_cost: int = Field(2, ge=2, description="argon2id iterations.")
+    password_hash_parallelism: int = Field(1, ge=1, le=16, description="argon2id lanes.")
+    login_max_failures: int = Field(5, ge=1, description="Failed log-ins per account before it is slowed down.")
+    login_max_failures_per_ip: int = Field(20, ge=1, description="Failed log-ins per client address before it is slowed down.")
+    login_failure_window_seconds: float = Field(900.0, gt=0, description="Window in which failed log-ins are counted.")
+    login_lockout_seconds: float = Field(30.0, gt=0, description="First wait after too many failures; doubles after each further one.")
+    request_max_bytes: int = Field(
+        1024**2,
+        ge=1,
+        description="Largest request body in bytes outside the upload routes (which use upload_max_bytes); "
+        "larger ones get 413, from Content-Length before reading or as soon as a chunked body passes it.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser, e.g. https://app.example.com "
+        "(scheme://host[:port], no path); a comma-separated list or a JSON list. '*' allows any origin "
+        "but not with cors_allow_credentials. Empty: no CORS headers (same-origin only).",
+    )
+    cors_allow_credentials: bool = Field(
+        False, description="Let the allowed origins send cookies (Access-Control-Allow-Credentials)."
+    )
+    cors_allow_headers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "X-CSRF-Token"],
+        description="Request headers a cross-origin request may send; a comma-separated list or a JSON list.",
+    )
+    trust_forwarded_headers: bool = Field(
+        False,
+        description="Believe X-Forwarded-Proto from the reverse proxy in front (only when every request "
+        "comes through it): HTTPS there turns on HSTS.",
+    )
+    hsts_max_age_seconds: int = Field(
+        365 * 24 * 3600,
+        ge=0,
+        description="max-age of Strict-Transport-Security, sent only on HTTPS requests; 0 sends none.",
+    )
+    plans: dict[str, Plan] = Field(
+        default_factory=default_plans,
+        description="Plans by name: daily_jobs, concurrent_jobs, max_width, max_height, max_steps, max_outputs, "
+        "max_tokens (null: unlimited). Setting it replaces the built-in free, pro and unlimited plans.",
+    )
+    default_plan: str = Field("free", description="Plan of every user who has none set; must be one of plans.")
+    rate_limit_user_per_second: float = Field(
+        10.0, ge=0, description="API requests a second per user, refilled continuously; 0 turns it off."
+    )
+    rate_limit_user_burst: int = Field(60, ge=1, description="API requests a user may send at once.")
+    rate_limit_ip_per_second: float = Field(
+        20.0, ge=0, description="API requests a second per client address, signed in or not; 0 turns it off."
+    )
+    rate_limit_ip_burst: int = Field(120, ge=1, description="API requests a client address may send at once.")
 
     @classmethod
     def settings_customise_sources(
@@ -115,6 +182,53 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         sources.append(file_secret_settings)
         return tuple(sources)
+
+    @field_validator("cors_origins", "cors_allow_headers", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not ORIGIN_RE.fullmatch(origin):
+                raise ValueError(
+                    f"CORS origin {origin!r} must be '*' or scheme://host[:port] with no path or trailing slash"
+                )
+        return origins
+
+    @model_validator(mode="after")
+    def _check_plans(self) -> Settings:
+        for name in self.plans:
+            if not re.fullmatch(PLAN_NAME_PATTERN, name):
+                raise ValueError(f"plan name {name!r}: 1-32 lower-case letters, digits, '_' or '-'")
+        if self.default_plan not in self.plans:
+            raise ValueError(f"default_plan {self.default_plan!r} is not one of the plans {sorted(self.plans)}")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_wildcard_with_credentials(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError(
+                "cors_origins '*' cannot be combined with cors_allow_credentials: "
+                "list the origins that may send credentials"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_open_network(self) -> Settings:
+        if not self.auth_required and not self.allow_unauthenticated_network and not self.listens_on_loopback:
+            raise ValueError(
+                f"refusing to listen on {self.host} without authentication: set auth_required=True, listen on "
+                "127.0.0.1, or set allow_unauthenticated_network=True if you really mean it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

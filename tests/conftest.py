@@ -35,6 +35,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["TRANSFORMERS_VERBOSITY"] = "error"
     for key in [k for k in os.environ if k.startswith("APTMAGIC_")]:
         del os.environ[key]
+    # Plans and rate limits have their own tests (tests/quotas), which set them explicitly; every
+    # other test's settings (made here or in a module of its own) get these from the environment.
+    os.environ.update(
+        APTMAGIC_DEFAULT_PLAN="unlimited", APTMAGIC_RATE_LIMIT_USER_PER_SECOND="0", APTMAGIC_RATE_LIMIT_IP_PER_SECOND="0"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -61,12 +66,59 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
     return make
 
 
+TEST_PASSWORD = "a test password that nobody would guess"
+
+
+@dataclass
+class Account:
+    user_id: str
+    username: str
+    password: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+def create_account(
+    services: Any,
+    username: str,
+    *,
+    admin: bool = False,
+    scopes: tuple[str, ...] | None = None,
+    password: str = TEST_PASSWORD,
+) -> Account:
+    """A user and an API key made through the service layer (no HTTP)."""
+    from aptmagic.auth.models import Role
+    from aptmagic.auth.principal import Principal
+
+    role = Role.admin if admin else Role.user
+    if scopes is None:
+        scopes = ("read", "generate", "admin") if admin else ("read", "generate")
+    with services.session_factory.begin() as session:
+        user = services.auth.create_user(session, f"{username}@example.com", username, password, role=role)
+        principal = Principal(user_id=user.id, username=user.username, role=role, via="session")
+        _, raw = services.auth.create_key(session, principal, f"{username} test key", scopes, None)
+    return Account(user.id, username, password, raw)
+
+
 @dataclass
 class LiveServer:
     url: str
     app: Any
     server: uvicorn.Server
     thread: threading.Thread
+    account: Account | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.account.user_id if self.account else None
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The Bearer header of the server's default test user (a normal user)."""
+        return self.account.headers if self.account else {}
 
     @property
     def services(self) -> Any:
@@ -77,7 +129,8 @@ class LiveServer:
         self.thread.join(30)
 
 
-def start_server(settings: Settings) -> LiveServer:
+def start_server(settings: Settings, *, account: bool = True) -> LiveServer:
+    """Start the app on a free loopback port; with ``account`` also make a test user and API key."""
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -92,7 +145,10 @@ def start_server(settings: Settings) -> LiveServer:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
-    return LiveServer(f"http://127.0.0.1:{port}", app, server, thread)
+    live = LiveServer(f"http://127.0.0.1:{port}", app, server, thread)
+    if account:
+        live.account = create_account(live.services, "tester")
+    return live
 
 
 @pytest.fixture
@@ -104,7 +160,7 @@ def live(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def client(live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, timeout=30) as http:
+    with httpx.Client(base_url=live.url, timeout=30, headers=live.auth_headers) as http:
         yield http
 
 
@@ -147,6 +203,7 @@ def create_asset(live: LiveServer, data: bytes, content_type: str, media_kind: s
                 size_bytes=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
                 media_kind=media_kind,
+                owner_id=live.user_id,
             )
         )
     return asset_id

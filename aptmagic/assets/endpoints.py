@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response, StreamingResponse
 
+from aptmagic.auth.deps import PrincipalDep
 from aptmagic.core.deps import ServicesDep, SessionDep
 from aptmagic.core.errors import ErrorResponse
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = "private, max-age=31536000, immutable"  # private: only its owner may see it
 
 
 def build_router() -> APIRouter:
@@ -29,12 +30,13 @@ def build_router() -> APIRouter:
         asset_id: str,
         services: ServicesDep,
         session: SessionDep,
+        principal: PrincipalDep,
         if_none_match: Annotated[str | None, Header()] = None,
         download: Annotated[bool, Query(description="Ask the browser to save the file")] = False,
     ) -> Response:
         """Stream an asset. Assets never change, so they are cached for a year
         and carry a strong ETag (their SHA-256)."""
-        asset = services.assets.get(session, asset_id)
+        asset = services.assets.get(session, asset_id, principal)
         etag = f'"{asset.sha256}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
         # RFC 9110 13.1.2: If-None-Match compares weakly (W/"x" matches "x"), and * matches any.

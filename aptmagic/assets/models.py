@@ -31,3 +31,6 @@ class Asset(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), index=True, doc="Temporary uploads are swept after this; None keeps the asset."
     )
+    owner_id: Mapped[str | None] = mapped_column(
+        String(32), index=True, doc="The user who uploaded it or whose job made it; None when auth is off."
+    )

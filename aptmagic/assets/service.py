@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from aptmagic.assets.images import encode_png
 from aptmagic.assets.models import Asset
 from aptmagic.assets.repository import AssetRepository
+from aptmagic.auth.principal import Principal
 from aptmagic.core.errors import InvalidRequest, NotFound
 from aptmagic.db.base import new_id, utcnow
 from aptmagic.storage.base import BlobNotFound, BlobStore
@@ -21,7 +22,9 @@ class AssetService:
     def __init__(self, store: BlobStore) -> None:
         self.store = store
 
-    def write_image(self, image: Image.Image, metadata: dict[str, Any], source_job_id: str) -> Asset:
+    def write_image(
+        self, image: Image.Image, metadata: dict[str, Any], source_job_id: str, owner_id: str | None = None
+    ) -> Asset:
         """Write the blob now; the returned row is added to a session by the caller."""
         asset_id = new_id()
         data = encode_png(image, metadata)
@@ -39,17 +42,22 @@ class AssetService:
             media_kind="image",
             source_job_id=source_job_id,
             meta=metadata,
+            owner_id=owner_id,
         )
 
-    def get(self, session: Session, asset_id: str) -> Asset:
-        asset = AssetRepository(session).get(asset_id)
-        if asset is None:
+    def get(self, session: Session, asset_id: str, viewer: Principal | None = None) -> Asset:
+        """``viewer``: who asks; another user's asset is answered as not found."""
+        asset = AssetRepository(session).get(asset_id) if len(asset_id) <= 64 else None
+        if asset is None or viewer is not None and not viewer.can_see(asset.owner_id):
             raise NotFound(f"asset {asset_id!r} not found")
         return asset
 
-    def use_as_source(self, session: Session, asset_id: str, kinds: tuple[str, ...], loc: list[str | int]) -> Asset:
+    def use_as_source(
+        self, session: Session, asset_id: str, kinds: tuple[str, ...], loc: list[str | int], *,
+        viewer: Principal | None = None,
+    ) -> Asset:  # fmt: skip
         """Check that a job may read this asset, and keep it as long as the job's outputs."""
-        asset = self.get(session, asset_id)
+        asset = self.get(session, asset_id, viewer)
         if asset.expires_at is not None and asset.expires_at <= utcnow():
             raise NotFound(f"upload {asset_id!r} has expired; upload the file again")
         if asset.media_kind not in kinds:

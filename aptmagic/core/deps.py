@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,15 +24,22 @@ def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    with services.session_factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent.
+
+    The commit runs on the event loop, not in another worker thread: a
+    transaction that holds SQLite's write lock must never wait for a free
+    thread while every thread waits for that lock. Commits are short (the
+    lock is already held); the route's own queries run in the thread pool."""
+    session = services.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.assets.service import AssetService
+from aptmagic.auth.service import AuthService
 from aptmagic.config import Settings
 from aptmagic.db import migrate
 from aptmagic.db.session import create_db_engine, create_session_factory
@@ -21,6 +22,8 @@ from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.factory import create_queue
+from aptmagic.quotas.ratelimit import MemoryRateLimiter, RateLimiter
+from aptmagic.quotas.service import QuotaService
 from aptmagic.storage.base import BlobStore
 from aptmagic.storage.factory import create_blob_store
 from aptmagic.uploads.service import UploadService
@@ -44,6 +47,9 @@ class Services:
     runner: JobRunner
     uploads: UploadService
     sweeper: UploadSweeper
+    auth: AuthService
+    quotas: QuotaService
+    limiter: RateLimiter
 
     def start(self) -> None:
         if self.settings.auto_migrate:
@@ -84,8 +90,10 @@ def build_services(settings: Settings) -> Services:
     cancels = CancelSignals()
     queue = create_queue(settings)
     assets = AssetService(store)
+    quotas = QuotaService(settings)
     jobs = JobService(
-        registry=registry, queue=queue, assets=assets, events=events, cancels=cancels, max_attempts=settings.max_attempts
+        registry=registry, queue=queue, assets=assets, events=events, cancels=cancels, max_attempts=settings.max_attempts,
+        quotas=quotas,
     )
     runner = JobRunner(
         session_factory=session_factory,
@@ -100,6 +108,8 @@ def build_services(settings: Settings) -> Services:
     )
     uploads = UploadService.from_settings(settings, session_factory, store)
     sweeper = UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds)
+    auth = AuthService(settings)
     return Services(
-        settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper
+        settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper,
+        auth, quotas, MemoryRateLimiter(),
     )

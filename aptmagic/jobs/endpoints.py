@@ -9,6 +9,8 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 
+from aptmagic.auth.deps import PrincipalDep
+from aptmagic.auth.principal import Principal
 from aptmagic.core.deps import ServicesDep, SessionDep
 from aptmagic.core.errors import Conflict, ErrorResponse
 from aptmagic.core.services import Services
@@ -41,37 +43,51 @@ def build_router() -> APIRouter:
         services: ServicesDep,
         session: SessionDep,
         response: Response,
+        principal: PrincipalDep,
     ) -> JobRead:
         """Queue a job. Answers 202 with the job; a cache hit is already succeeded."""
         request_body: JobCreateBase = body
-        job = services.jobs.submit(session, request_body)
+        # End the transaction in this worker thread, on success or refusal: the connection (and SQLite's
+        # write lock, which the quota count relies on) goes back here, not in the dependency's teardown,
+        # which needs another worker thread; under a burst of submits every worker thread may be busy
+        # waiting for that lock or a connection, and the teardown would never run.
+        try:
+            job = services.jobs.submit(session, request_body, principal)
+            read = JobRead.of(job)  # before the commit: reading after it would start a new transaction
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
         response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-        return JobRead.of(job)
+        return read
 
     @router.get("", response_model=JobPage, responses=ERRORS)
     def list_jobs(
         services: ServicesDep,
         session: SessionDep,
+        principal: PrincipalDep,
         status: JobStatus | None = None,
         task: Annotated[str | None, Query(max_length=32)] = None,
         model: Annotated[str | None, Query(max_length=64)] = None,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        owner: Annotated[str | None, Query(max_length=32, description="Admins: only this user's jobs")] = None,
     ) -> JobPage:
-        """Newest first. Follow next_cursor for older jobs."""
-        filters = JobFilters(status=status.value if status else None, task=task, model_id=model)
+        """Newest first. Follow next_cursor for older jobs. Your own jobs; admins see everyone's."""
+        owner_id = owner if principal.is_admin and owner else principal.owner_filter
+        filters = JobFilters(status=status.value if status else None, task=task, model_id=model, owner_id=owner_id)
         jobs, next_cursor = services.jobs.page(session, filters, cursor, limit)
         return JobPage(items=[JobRead.of(job) for job in jobs], next_cursor=next_cursor)
 
     @router.get("/{job_id}", response_model=JobRead, responses=ERRORS)
-    def get_job(job_id: str, services: ServicesDep, session: SessionDep) -> JobRead:
-        return JobRead.of(services.jobs.get(session, job_id))
+    def get_job(job_id: str, services: ServicesDep, session: SessionDep, principal: PrincipalDep) -> JobRead:
+        return JobRead.of(services.jobs.get(session, job_id, principal))
 
     @router.post("/{job_id}/cancel", status_code=202, response_model=JobRead, responses={
         **ERRORS, 409: {"model": ErrorResponse, "description": "The job has already ended"}})
-    def cancel_job(job_id: str, services: ServicesDep, session: SessionDep) -> JobRead:
+    def cancel_job(job_id: str, services: ServicesDep, session: SessionDep, principal: PrincipalDep) -> JobRead:
         """Cancel a queued job at once, or a running one between steps."""
-        return JobRead.of(services.jobs.cancel(session, job_id))
+        return JobRead.of(services.jobs.cancel(session, job_id, principal))
 
     @router.get("/{job_id}/result", responses={
         **ERRORS, 409: {"model": ErrorResponse, "description": "The job has no text result (yet)"},
@@ -80,10 +96,11 @@ def build_router() -> APIRouter:
         job_id: str,
         services: ServicesDep,
         session: SessionDep,
+        principal: PrincipalDep,
         format: Annotated[Literal["txt", "srt", "vtt", "json"], Query(description="srt and vtt need timed segments")] = "txt",  # noqa: A002
     ) -> Response:
         """The text result of a caption, text, summary or transcript job as a file."""
-        job = services.jobs.get(session, job_id)
+        job = services.jobs.get(session, job_id, principal)
         if job.result is None:
             raise Conflict(f"job {job_id!r} has no text result (status {job.status})")
         if format == "json":
@@ -98,13 +115,13 @@ def build_router() -> APIRouter:
 
     @router.get("/{job_id}/events", responses={
         **ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
-    async def job_events(job_id: str, request: Request, services: ServicesDep) -> EventSourceResponse:
+    async def job_events(job_id: str, request: Request, services: ServicesDep, principal: PrincipalDep) -> EventSourceResponse:
         """Server-Sent Events: `job` (the whole job, first and last), `status`,
         `progress` ({step, total}) per step, `retry`. The stream ends after the
         final `job` event."""
         subscription = services.events.subscribe(job_id)
         try:
-            first = await run_in_threadpool(_read_job, services, job_id)
+            first = await run_in_threadpool(_read_job, services, job_id, principal)
         except BaseException:
             subscription.close()
             raise
@@ -113,9 +130,9 @@ def build_router() -> APIRouter:
     return router
 
 
-def _read_job(services: Services, job_id: str) -> JobRead:
+def _read_job(services: Services, job_id: str, viewer: Principal | None = None) -> JobRead:
     with services.session_factory() as session:
-        return JobRead.of(services.jobs.get(session, job_id))
+        return JobRead.of(services.jobs.get(session, job_id, viewer))
 
 
 def _sse(event: str, data: Any) -> dict[str, str]:

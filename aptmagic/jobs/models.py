@@ -54,6 +54,7 @@ class Job(IdMixin, TimestampMixin, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     inference_ms: Mapped[float | None] = mapped_column(Float)
+    owner_id: Mapped[str | None] = mapped_column(String(32), doc="The user who submitted it; None when auth is off.")
 
     outputs: Mapped[list[JobOutput]] = relationship(
         order_by="JobOutput.position", cascade="all, delete-orphan", lazy="selectin"
@@ -63,6 +64,7 @@ class Job(IdMixin, TimestampMixin, Base):
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_created_id", "created_at", "id"),
         Index("ix_jobs_cache_key_status", "cache_key", "status"),
+        Index("ix_jobs_owner_created", "owner_id", "created_at"),
     )
 
 

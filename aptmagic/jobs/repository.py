@@ -19,6 +19,7 @@ class JobFilters:
     status: str | None = None
     task: str | None = None
     model_id: str | None = None
+    owner_id: str | None = None
 
 
 class JobRepository(Repository[Job]):
@@ -33,16 +34,19 @@ class JobRepository(Repository[Job]):
             query = query.where(Job.task == filters.task)
         if filters.model_id:
             query = query.where(Job.model_id == filters.model_id)
+        if filters.owner_id:
+            query = query.where(Job.owner_id == filters.owner_id)
         if after is not None:
             created, job_id = after
             query = query.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < job_id)))
         query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
         return self.session.scalars(query).all()
 
-    def find_cached(self, cache_key: str) -> Job | None:
+    def find_cached(self, cache_key: str, owner_id: str | None) -> Job | None:
+        owner = Job.owner_id.is_(None) if owner_id is None else Job.owner_id == owner_id
         query = (
             select(Job)
-            .where(Job.cache_key == cache_key, Job.status == JobStatus.succeeded)
+            .where(Job.cache_key == cache_key, Job.status == JobStatus.succeeded, owner)
             .order_by(Job.created_at.desc())
             .limit(1)
         )

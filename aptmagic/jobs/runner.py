@@ -56,6 +56,7 @@ class ClaimedJob:
     max_attempts: int
     queue_name: str
     progress_total: int = 0
+    owner_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class JobRunner:
             job = session.execute(
                 select(
                     Job.task, Job.model_id, Job.model_version, Job.params, Job.seed,
-                    Job.attempts, Job.max_attempts, Job.queue_name, Job.progress_total,
+                    Job.attempts, Job.max_attempts, Job.queue_name, Job.progress_total, Job.owner_id,
                 ).where(Job.id == job_id)
             ).one()  # fmt: skip
             return ClaimedJob(
@@ -137,6 +138,7 @@ class JobRunner:
                 max_attempts=job.max_attempts,
                 queue_name=job.queue_name,
                 progress_total=job.progress_total,
+                owner_id=job.owner_id,
             )
 
     def _execute(self, job: ClaimedJob) -> InferenceResult:
@@ -198,7 +200,7 @@ class JobRunner:
     def _succeed(self, job: ClaimedJob, result: InferenceResult, inference_ms: float) -> None:
         metadata = {"job_id": job.id, "task": job.task, "model": job.model_id, "version": job.model_version}
         assets = [
-            self.assets.write_image(image, {**metadata, "params": job.params, "index": i}, job.id)
+            self.assets.write_image(image, {**metadata, "params": job.params, "index": i}, job.id, job.owner_id)
             for i, image in enumerate(result.images)
         ]
         text_result = ({"text": result.text} if result.text is not None else {}) | result.data or None

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from aptmagic.assets.service import AssetService
+from aptmagic.auth.principal import Principal
 from aptmagic.core.errors import Conflict, InvalidRequest, NotFound
 from aptmagic.db.base import utcnow
 from aptmagic.db.session import after_commit
@@ -24,6 +25,7 @@ from aptmagic.jobs.repository import JobFilters, JobRepository
 from aptmagic.jobs.params import SourceParams
 from aptmagic.jobs.tasks import JobCreateBase, LimitViolation, TaskParams
 from aptmagic.queue.base import JobQueue
+from aptmagic.quotas.service import QuotaService
 
 
 class JobService:
@@ -36,6 +38,7 @@ class JobService:
         events: JobEventBus,
         cancels: CancelSignals,
         max_attempts: int,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.registry = registry
         self.queue = queue
@@ -43,11 +46,12 @@ class JobService:
         self.events = events
         self.cancels = cancels
         self.max_attempts = max_attempts
+        self.quotas = quotas
 
-    def submit(self, session: Session, body: JobCreateBase) -> Job:
+    def submit(self, session: Session, body: JobCreateBase, viewer: Principal | None = None) -> Job:
         spec = self._model_for(body)
         params = self._resolve_params(body.params, spec)
-        self._check_sources(session, params)
+        self._check_sources(session, params, viewer)
         params_json = params.model_dump(mode="json")
         job = Job(
             task=body.task,
@@ -62,9 +66,13 @@ class JobService:
             cache_key=cache_key(body.task, spec.id, spec.version, params_json),
             created_at=utcnow(),
             outputs=[],  # a new job has none; saves JobRead.of a lazy load before the commit
+            owner_id=viewer.user_id if viewer else None,
         )
         repo = JobRepository(session)
-        if not self._answer_from_cache(repo, job):
+        cached = self._answer_from_cache(repo, job)
+        if self.quotas is not None:  # the plan's caps and limits; counted in this transaction (see quotas.service)
+            self.quotas.admit(session, viewer, params, cached=cached)
+        if not cached:
             after_commit(session, lambda: self.queue.enqueue(job.id, job.queue_name))
         repo.add(job)
         session.flush()
@@ -92,12 +100,15 @@ class JobService:
             resolved.seed = secrets.randbelow(2**32)
         return resolved
 
-    def _check_sources(self, session: Session, params: TaskParams) -> None:
+    def _check_sources(self, session: Session, params: TaskParams, viewer: Principal | None) -> None:
         if isinstance(params, SourceParams):
-            self.assets.use_as_source(session, params.source, params.source_kinds, ["body", "params", "source"])
+            self.assets.use_as_source(
+                session, params.source, params.source_kinds, ["body", "params", "source"], viewer=viewer
+            )
 
     def _answer_from_cache(self, repo: JobRepository, job: Job) -> bool:
-        source = repo.find_cached(job.cache_key)
+        # Only the same owner's results: a cache hit never hands out another user's outputs.
+        source = repo.find_cached(job.cache_key, job.owner_id)
         if source is None or not source.outputs and source.result is None:
             return False
         assets = [out.asset for out in source.outputs]
@@ -113,9 +124,10 @@ class JobService:
         job.outputs = [JobOutput(position=i, asset_id=asset.id, asset=asset) for i, asset in enumerate(assets)]
         return True
 
-    def get(self, session: Session, job_id: str) -> Job:
+    def get(self, session: Session, job_id: str, viewer: Principal | None = None) -> Job:
+        """``viewer``: who asks; another user's job is answered as not found."""
         job = JobRepository(session).get(job_id) if len(job_id) <= 64 else None
-        if job is None:
+        if job is None or viewer is not None and not viewer.can_see(job.owner_id):
             raise NotFound(f"job {job_id!r} not found")
         return job
 
@@ -128,8 +140,8 @@ class JobService:
         jobs = jobs[:limit]
         return jobs, encode_cursor(jobs[-1]) if more and jobs else None
 
-    def cancel(self, session: Session, job_id: str) -> Job:
-        job = self.get(session, job_id)
+    def cancel(self, session: Session, job_id: str, viewer: Principal | None = None) -> Job:
+        job = self.get(session, job_id, viewer)
         repo = JobRepository(session)
         if JobStatus(job.status).is_terminal:
             raise Conflict(f"job {job_id!r} is already {job.status}; only queued or running jobs can be canceled")

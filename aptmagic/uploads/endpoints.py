@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from aptmagic.auth.deps import PrincipalDep
 from aptmagic.core.deps import ServicesDep
 from aptmagic.core.errors import ErrorResponse
 from aptmagic.uploads.errors import TypeMismatch
@@ -48,22 +49,25 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix="/uploads", tags=["uploads"])
 
     @router.post("", status_code=201, response_model=UploadRead, responses=REFUSALS, openapi_extra=MULTIPART_BODY)
-    async def upload(request: Request, services: ServicesDep, response: Response) -> UploadRead:
+    async def upload(request: Request, services: ServicesDep, response: Response, principal: PrincipalDep) -> UploadRead:
         """Upload one image (PNG, JPEG, WebP), audio (WAV, MP3, M4A, OGG, FLAC) or video
         (MP4, WebM, MOV) file in the multipart field ``file``. The type is told from the
         bytes; images are re-encoded without metadata. The upload is kept for
         ``upload_ttl_seconds`` unless a job uses it as its ``source``."""
         received = await read_multipart_file(request, services.settings.upload_max_bytes)
-        asset = await run_in_threadpool(services.uploads.accept, received.data, received.content_type, received.filename)
+        asset = await run_in_threadpool(
+            services.uploads.accept, received.data, received.content_type, received.filename, None, principal.user_id
+        )
         response.headers["Location"] = f"/api/v1/assets/{asset.id}"
         return UploadRead.of(asset)
 
     @router.post(
         "/presign", status_code=201, response_model=PresignRead, responses={413: REFUSALS[413], 415: REFUSALS[415]}
     )
-    def presign(body: PresignCreate, services: ServicesDep) -> PresignRead:
-        """A signed URL to PUT one file to, valid for ``presign_ttl_seconds`` and usable once."""
-        token, grant = services.uploads.presign(body.content_type, body.size, body.filename)
+    def presign(body: PresignCreate, services: ServicesDep, principal: PrincipalDep) -> PresignRead:
+        """A signed URL to PUT one file to, valid for ``presign_ttl_seconds`` and usable once.
+        The PUT needs no other credential: the URL is one, and the upload is yours."""
+        token, grant = services.uploads.presign(body.content_type, body.size, body.filename, principal.user_id)
         return PresignRead(
             upload_id=grant.upload_id,
             url=PRESIGNED_PATH + token,
@@ -95,7 +99,7 @@ def build_router() -> APIRouter:
             )
         data = await read_body(request, grant.size)
         asset = await run_in_threadpool(
-            services.uploads.accept, data, grant.content_type, grant.filename, grant.upload_id
+            services.uploads.accept, data, grant.content_type, grant.filename, grant.upload_id, grant.owner_id
         )
         response.headers["Location"] = f"/api/v1/assets/{asset.id}"
         return UploadRead.of(asset)

@@ -11,11 +11,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, Serializer, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 from aptmagic.uploads.errors import UploadUrlExpired, UploadUrlInvalid
 
 SALT = "aptmagic.uploads.presign.v1"
+
+
+class _PlainSerializer(URLSafeTimedSerializer):
+    """Never compressed: a token is always payload.timestamp.signature."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class Grant:
     size: int
     filename: str | None
     expires_at: datetime
+    owner_id: str | None = None
 
 
 class UploadSigner:
@@ -37,13 +46,16 @@ class UploadSigner:
             def get_timestamp(self) -> int:
                 return int(owner.clock())
 
-        self._serializer = URLSafeTimedSerializer(secret, salt=SALT, signer=_ClockSigner)
+        self._serializer = _PlainSerializer(secret, salt=SALT, signer=_ClockSigner)
 
-    def sign(self, upload_id: str, content_type: str, size: int, filename: str | None) -> tuple[str, Grant]:
+    def sign(
+        self, upload_id: str, content_type: str, size: int, filename: str | None, owner_id: str | None = None
+    ) -> tuple[str, Grant]:
         now = int(self.clock())
-        token = self._serializer.dumps({"id": upload_id, "ct": content_type, "size": size, "name": filename})
+        payload = {"id": upload_id, "ct": content_type, "size": size, "name": filename, "uid": owner_id}
+        token = self._serializer.dumps(payload)
         expires_at = datetime.fromtimestamp(now, UTC) + timedelta(seconds=self.ttl_seconds)
-        return token, Grant(upload_id, content_type, size, filename, expires_at)
+        return token, Grant(upload_id, content_type, size, filename, expires_at, owner_id)
 
     def verify(self, token: str) -> Grant:
         try:
@@ -63,9 +75,9 @@ class UploadSigner:
 def _grant(payload: Any, expires_at: datetime) -> Grant | None:
     if not isinstance(payload, dict):
         return None
-    upload_id, content_type, size, name = (payload.get(k) for k in ("id", "ct", "size", "name"))
+    upload_id, content_type, size, name, owner = (payload.get(k) for k in ("id", "ct", "size", "name", "uid"))
     if not isinstance(upload_id, str) or not isinstance(content_type, str) or type(size) is not int:
         return None
-    if name is not None and not isinstance(name, str):
+    if name is not None and not isinstance(name, str) or owner is not None and not isinstance(owner, str):
         return None
-    return Grant(upload_id, content_type, size, name, expires_at)
+    return Grant(upload_id, content_type, size, name, expires_at, owner)

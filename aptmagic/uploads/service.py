@@ -66,13 +66,16 @@ class UploadService:
 
     # presigned uploads
 
-    def presign(self, content_type: str, size: int, filename: str | None) -> tuple[str, Grant]:
+    def presign(
+        self, content_type: str, size: int, filename: str | None, owner_id: str | None = None
+    ) -> tuple[str, Grant]:
+        """The signed token carries the owner: the PUT (which has no other credential) uploads as them."""
         file_type = by_content_type(content_type)
         if file_type is None:
             raise _unsupported(f"content type {normalise_content_type(content_type)!r} is not allowed")
         if size > self.settings.upload_max_bytes:
             raise too_large(self.settings.upload_max_bytes)
-        return self.signer.sign(new_id(), file_type.content_type, size, display_name(filename))
+        return self.signer.sign(new_id(), file_type.content_type, size, display_name(filename), owner_id)
 
     def verify(self, token: str) -> Grant:
         return self.signer.verify(token)
@@ -84,7 +87,14 @@ class UploadService:
 
     # the checks
 
-    def accept(self, data: bytes, declared: str | None, filename: str | None, upload_id: str | None = None) -> Asset:
+    def accept(
+        self,
+        data: bytes,
+        declared: str | None,
+        filename: str | None,
+        upload_id: str | None = None,
+        owner_id: str | None = None,
+    ) -> Asset:
         """Check an upload and store it as a temporary asset; raise an AppError saying why not."""
         settings = self.settings
         if not data:
@@ -115,7 +125,7 @@ class UploadService:
             file_type, info = self._probe(data, file_type, declared)
             stored, width, height, duration = data, info.width, info.height, info.duration
             meta.update(reencoded=False, codecs=info.codecs)
-        return self._store(upload_id or new_id(), stored, file_type, filename, width, height, duration, meta)
+        return self._store(upload_id or new_id(), stored, file_type, filename, width, height, duration, meta, owner_id)
 
     def _probe(self, data: bytes, file_type: FileType, declared: str | None) -> tuple[FileType, Any]:
         """Audio/video: the streams decide between siblings (MP4/M4A, WebM video/audio) unless declared."""
@@ -145,6 +155,7 @@ class UploadService:
         height: int | None,
         duration: float | None,
         meta: dict[str, Any],
+        owner_id: str | None = None,
     ) -> Asset:
         blob_id = new_id()
         key = f"uploads/{blob_id[:2]}/{blob_id}"
@@ -165,6 +176,7 @@ class UploadService:
             expires_at=now + timedelta(seconds=self.settings.upload_ttl_seconds),
             created_at=now,
             meta={"upload": meta},
+            owner_id=owner_id,
         )
         try:
             with self.session_factory.begin() as session:

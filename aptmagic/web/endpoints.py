@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from aptmagic.auth.deps import PrincipalDep
 from aptmagic.core.deps import ServicesDep, SessionDep
 from aptmagic.inference.registry import UnknownModel
 from aptmagic.jobs.repository import JobFilters
@@ -23,7 +24,7 @@ def build_router() -> APIRouter:
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
     @router.get("/", response_class=HTMLResponse)
-    def index(request: Request, services: ServicesDep, session: SessionDep) -> HTMLResponse:
+    def index(request: Request, services: ServicesDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
         # Straight from the registry: asking the model cache which models are
         # warm would wait for any model that is loading.
         models = [spec for spec in services.registry.all() if spec.serves(TASK)]
@@ -32,7 +33,7 @@ def build_router() -> APIRouter:
         except UnknownModel:
             default_id = None
         default = next((m for m in models if m.id == default_id), models[0] if models else None)
-        jobs, _ = services.jobs.page(session, JobFilters(task=TASK), None, RECENT_LIMIT)
+        jobs, _ = services.jobs.page(session, JobFilters(task=TASK, owner_id=principal.owner_filter), None, RECENT_LIMIT)
         return templates.TemplateResponse(
             request,
             "index.html",
@@ -44,6 +45,8 @@ def build_router() -> APIRouter:
                 "recent": [JobRead.of(job) for job in jobs],
                 "recent_limit": RECENT_LIMIT,
                 "demo": bool(services.settings.demo),
+                "user": principal,
+                "csrf_token": principal.csrf_token or "",
             },
             headers={"Cache-Control": "no-store"},
         )

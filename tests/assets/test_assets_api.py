@@ -37,7 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterat
 
 @pytest.fixture(scope="module")
 def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as http:
         yield http
 
 
@@ -166,7 +166,8 @@ def raw_get(server: LiveServer, target: str) -> tuple[int, bytes]:
     """Send a request line exactly as given (no client-side path normalisation)."""
     parts = urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
-        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
+        auth = "".join(f"{name}: {value}\r\n" for name, value in server.auth_headers.items())
+        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{auth}Connection: close\r\n\r\n".encode())
         data = b""
         while chunk := conn.recv(65536):
             data += chunk

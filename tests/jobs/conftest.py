@@ -49,7 +49,7 @@ def shared_live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
 
 @pytest.fixture(scope="module")
 def shared_client(shared_live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared_live.url, timeout=30) as http:
+    with httpx.Client(base_url=shared_live.url, timeout=30, headers=shared_live.auth_headers) as http:
         yield http
 
 
@@ -62,7 +62,7 @@ def idle_live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
 
 @pytest.fixture(scope="module")
 def idle_client(idle_live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=idle_live.url, timeout=30) as http:
+    with httpx.Client(base_url=idle_live.url, timeout=30, headers=idle_live.auth_headers) as http:
         yield http
 
 

@@ -181,7 +181,7 @@ def idle_server(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
 
 
 def test_cancel_queued_job_is_immediate(idle_server: LiveServer) -> None:
-    with httpx.Client(base_url=idle_server.url, timeout=30) as client:
+    with httpx.Client(base_url=idle_server.url, timeout=30, headers=idle_server.auth_headers) as client:
         job = submit(client, steps=2)
         assert job["status"] == "queued"
         response = client.post(f"{JOBS}/{job['id']}/cancel")
@@ -254,11 +254,11 @@ def test_cancel_unknown_job_is_404(shared_client: httpx.Client) -> None:
 
 def test_canceled_job_is_not_run_later(idle_server: LiveServer) -> None:
     """A job canceled while queued is skipped by the worker that later takes its id."""
-    with httpx.Client(base_url=idle_server.url, timeout=30) as client:
+    with httpx.Client(base_url=idle_server.url, timeout=30, headers=idle_server.auth_headers) as client:
         job = submit(client, steps=1)
         client.post(f"{JOBS}/{job['id']}/cancel").raise_for_status()
     idle_server.services.runner.run(job["id"])  # what a worker does with the id
-    with httpx.Client(base_url=idle_server.url, timeout=30) as client:
+    with httpx.Client(base_url=idle_server.url, timeout=30, headers=idle_server.auth_headers) as client:
         after = client.get(f"{JOBS}/{job['id']}").json()
     assert after["status"] == "canceled" and after["attempts"] == 0 and after["outputs"] == []
 
@@ -327,7 +327,7 @@ def test_different_params_are_no_cache_hit(make_settings: Callable[..., Settings
     copy = ModelSpec(id="tiny-sd-copy", task="text-to-image", backend="diffusers", source="builtin:tiny-sd", version="tiny-1")
     server = start_server(make_settings(models=[copy]))
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
             base = {"prompt": "a cat", "steps": 1, "seed": 7}
             first = wait_for(client, submit(client, **base)["id"])
             assert first["status"] == "succeeded"
@@ -378,7 +378,7 @@ def listing(make_settings: Callable[..., Settings]) -> Iterator[tuple[httpx.Clie
     copy = ModelSpec(id="tiny-sd-copy", task="text-to-image", backend="diffusers", source="builtin:tiny-sd", version="tiny-1")
     server = start_server(make_settings(worker_concurrency=0, models=[copy]))
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
             jobs = [submit(client, prompt=f"cat {i}", seed=i) for i in range(5)]
             jobs.append(submit(client, model="tiny-sd-copy", seed=5))
             text = submit_body(
@@ -434,7 +434,7 @@ def test_list_limit_and_cursor_walk_every_job_once(listing: tuple[httpx.Client, 
 
 
 def test_list_default_limit_is_20(idle_server: LiveServer) -> None:
-    with httpx.Client(base_url=idle_server.url, timeout=30) as client:
+    with httpx.Client(base_url=idle_server.url, timeout=30, headers=idle_server.auth_headers) as client:
         for i in range(21):
             submit(client, seed=i)
         page = client.get(JOBS).json()

@@ -107,7 +107,7 @@ def idle_server(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
 
 
 def test_stream_of_a_queued_job_ends_when_it_is_canceled(idle_server: LiveServer) -> None:
-    with httpx.Client(base_url=idle_server.url, timeout=30) as client:
+    with httpx.Client(base_url=idle_server.url, timeout=30, headers=idle_server.auth_headers) as client:
         job = submit(client, steps=2)
         canceled: list[httpx.Response] = []
 
@@ -151,7 +151,7 @@ def test_many_streams_of_one_job_see_the_same_end(shared_live: LiveServer, share
 
     def follow() -> None:
         try:
-            with httpx.Client(base_url=shared_live.url, timeout=30) as own:
+            with httpx.Client(base_url=shared_live.url, timeout=30, headers=shared_live.auth_headers) as own:
                 with own.stream("GET", f"{JOBS}/{job['id']}/events", timeout=httpx.Timeout(30, read=60)) as response:
                     events = []
                     for event in iter_sse(response):
@@ -186,7 +186,7 @@ def test_client_that_leaves_early_frees_its_subscription(shared_live: LiveServer
     blocker = submit(shared_client, steps=100, seed=fresh_seed())
     job = submit(shared_client, steps=1, seed=fresh_seed())
     try:
-        with httpx.Client(base_url=shared_live.url, timeout=30) as own:
+        with httpx.Client(base_url=shared_live.url, timeout=30, headers=shared_live.auth_headers) as own:
             with own.stream("GET", f"{JOBS}/{job['id']}/events") as response:
                 stream = iter_sse(response)  # held: dropping the generator would close the connection
                 first = next(stream)

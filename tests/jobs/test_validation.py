@@ -176,7 +176,7 @@ def test_unknown_task_error_names_the_known_tasks(idle_client: httpx.Client) -> 
 def test_rejected_requests_create_no_jobs(make_settings: Any) -> None:
     server: LiveServer = start_server(make_settings(worker_concurrency=0))
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
             for _, body, _ in FIELD_CASES:
                 assert post(client, body).status_code == 422
             assert client.get(JOBS).json() == {"items": [], "next_cursor": None}

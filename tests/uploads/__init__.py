@@ -61,7 +61,7 @@ def shared_server(**overrides: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def http(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
         yield client
 
 

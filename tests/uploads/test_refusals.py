@@ -100,9 +100,10 @@ def test_a_file_one_byte_over_the_limit_is_refused(http: httpx.Client) -> None:
 
 
 def test_a_content_length_over_the_limit_is_refused_before_the_body_is_read(server: LiveServer) -> None:
+    auth = f"Authorization: {server.auth_headers['Authorization']}\r\n".encode()
     head = (
-        b"POST /api/v1/uploads HTTP/1.1\r\nHost: test\r\n"
-        b"Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 1000000000\r\n\r\n"
+        b"POST /api/v1/uploads HTTP/1.1\r\nHost: test\r\n" + auth
+        + b"Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 1000000000\r\n\r\n"
     )
     started = time.monotonic()
 

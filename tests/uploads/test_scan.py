@@ -40,7 +40,7 @@ def serve(make_settings: Callable[..., Settings], **overrides: object) -> LiveSe
 @pytest.fixture
 def scanned(make_settings: Callable[..., Settings], clamd: FakeClamd) -> Iterator[httpx.Client]:
     server = serve(make_settings, clamav_socket=clamd.path)
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
         yield client
     server.stop()
 
@@ -82,7 +82,7 @@ def test_bytes_refused_by_type_never_reach_the_scanner(scanned: httpx.Client, cl
 def test_an_unreachable_scanner_is_503_with_retry_after(make_settings: Callable[..., Settings], short_dir: Path) -> None:
     server = serve(make_settings, clamav_socket=str(short_dir / "nobody-listens.sock"))
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
             response = post_file(client, sample("png"), "a.png", "image/png")
     finally:
         server.stop()
@@ -99,7 +99,7 @@ def test_an_unreachable_tcp_scanner_is_503(make_settings: Callable[..., Settings
         port = probe.getsockname()[1]
     server = serve(make_settings, clamav_socket=f"127.0.0.1:{port}")
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
             response = post_file(client, sample("png"), "a.png", "image/png")
     finally:
         server.stop()
@@ -122,7 +122,7 @@ def test_scanner_errors(
     fake = FakeClamd(short_dir / "odd.sock", answer=answer)
     server = serve(make_settings, clamav_socket=fake.path)
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
             response = post_file(client, sample("png"), "a.png", "image/png")
     finally:
         server.stop()
@@ -137,7 +137,7 @@ def test_without_a_scanner_one_line_says_so_at_start(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="aptmagic.uploads"):
         server = start_server(make_settings())
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
             assert post_file(client, sample("png"), "a.png", "image/png").status_code == 201
             assert post_file(client, sample("jpeg"), "a.jpg", "image/jpeg").status_code == 201
         server.stop()

@@ -45,7 +45,7 @@ def sweeping(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
 
 
 def test_the_sweeper_deletes_expired_uploads_and_keeps_those_a_job_uses(sweeping: LiveServer) -> None:
-    with httpx.Client(base_url=sweeping.url, timeout=30) as client:
+    with httpx.Client(base_url=sweeping.url, timeout=30, headers=sweeping.auth_headers) as client:
         temporary = upload(client, sample("png"))
         used = upload(client, sample("jpeg"), "image/jpeg")
         assert image_to_image(client, used).status_code == 202

@@ -196,9 +196,22 @@ def browser_page(live: LiveServer) -> Iterator[Any]:
                 "document.addEventListener('securitypolicyviolation',"
                 " e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"
             )
+            sign_up_in_browser(page, live.url)
             yield page
         finally:
             browser.close()
+
+
+def sign_up_in_browser(page: Any, url: str) -> None:
+    """Make an account through the real sign-up page; the browser then holds its session cookie."""
+    page.goto(f"{url}/login")
+    page.click("a[href='/signup']")
+    page.fill("#email", "browser@example.com")
+    page.fill("#username", "browser")
+    page.fill("#password", "a long browser test password")
+    page.click("#submit")
+    page.wait_for_url(f"{url}/")
+    assert page.text_content("#signed-in-as") == "browser"
 
 
 def assert_clean(page: Any) -> None:

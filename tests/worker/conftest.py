@@ -19,7 +19,7 @@ from aptmagic.config import Settings
 from aptmagic.inference.base import BackendEnv, InferenceResult, RunContext
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer, create_account, start_server
 
 BACKEND = "test-scripted"
 Failure = Callable[[], BaseException]
@@ -133,7 +133,9 @@ def http_for() -> Iterator[Callable[[LiveServer], httpx.Client]]:
     clients: list[httpx.Client] = []
 
     def make(server: LiveServer) -> httpx.Client:
-        client = httpx.Client(base_url=server.url, timeout=30)
+        """An admin's client: these tests put jobs in the database directly, with no owner."""
+        admin = create_account(server.services, f"admin{len(clients)}", admin=True)
+        client = httpx.Client(base_url=server.url, timeout=30, headers=admin.headers)
         clients.append(client)
         return client
 

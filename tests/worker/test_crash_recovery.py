@@ -3,6 +3,8 @@ or canceled at the next start, and a real SIGKILL mid-job loses nothing."""
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import signal
 import socket
@@ -193,6 +195,10 @@ def server_env(models_dir: Path) -> dict[str, str]:
         APTMAGIC_MODELS_DIR=str(models_dir),
         APTMAGIC_PROGRESS_WRITE_INTERVAL="0",  # every step reaches the row
         APTMAGIC_SHUTDOWN_TIMEOUT="2",
+        # plans and rate limits stay out of the way: the job runs 100 steps and is polled often
+        APTMAGIC_DEFAULT_PLAN="unlimited",
+        APTMAGIC_RATE_LIMIT_USER_PER_SECOND="0",
+        APTMAGIC_RATE_LIMIT_IP_PER_SECOND="0",
         # one torch thread: on a busy two-core machine, more threads spin and
         # make the tiny model many times slower
         OMP_NUM_THREADS="1",
@@ -223,6 +229,25 @@ def wait_healthy(proc: subprocess.Popen[bytes], url: str, log_path: Path, timeou
     raise AssertionError(f"server not healthy after {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
 
 
+@contextlib.contextmanager
+def signed_in(url: str, *, signup: bool = False) -> Iterator[httpx.Client]:
+    """A client with a web session of the test account (signed up on the first server, logged in later)."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        yield _sign_in(client, signup)
+
+
+def _sign_in(client: httpx.Client, signup: bool) -> httpx.Client:
+    credentials = {"login": "crashtest", "password": "a long and unusual test password"}
+    if signup:
+        body = {"email": "crashtest@example.com", "username": "crashtest", "password": credentials["password"]}
+        response = client.post("/api/v1/auth/signup", json=body)
+    else:
+        response = client.post("/api/v1/auth/login", json=credentials)
+    assert response.status_code in (200, 201), response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
+
+
 def kill(proc: subprocess.Popen[bytes] | None) -> None:
     if proc is not None and proc.poll() is None:
         proc.kill()
@@ -250,7 +275,7 @@ def test_sigkill_mid_job_then_restart_finishes_the_job_once(tmp_path: Path, mode
         try:
             first, url = start_process(data_dir, models_dir, log)
             wait_healthy(first, url, log_path)
-            with httpx.Client(base_url=url, timeout=30) as client:
+            with signed_in(url, signup=True) as client:
                 body = {
                     "task": "text-to-image",
                     "model": "tiny-sd",
@@ -284,7 +309,7 @@ def test_sigkill_mid_job_then_restart_finishes_the_job_once(tmp_path: Path, mode
 
             second, url = start_process(data_dir, models_dir, log)
             wait_healthy(second, url, log_path)
-            with httpx.Client(base_url=url, timeout=30) as client:
+            with signed_in(url) as client:
                 done = wait_for(client, job_id, timeout=200)
                 assert done["status"] == "succeeded", done
                 assert done["attempts"] == 2

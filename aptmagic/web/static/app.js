@@ -19,6 +19,9 @@
     result: $("result"), resultMeta: $("result-meta"), error: $("error"),
     submit: $("submit"), cancel: $("cancel"), recent: $("recent"), model: $("model"),
   };
+  // The session's CSRF token, sent with every request that changes something.
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const CSRF = csrfMeta ? csrfMeta.getAttribute("content") : "";
   const RECENT_URL = "/api/v1/jobs?limit=" + (parseInt(ui.recent.dataset.limit, 10) || 12) + "&task=text-to-image";
 
   let current = null;     // id of the job being followed
@@ -345,7 +348,7 @@
     const body = { task: "text-to-image", model: ui.model.value, params: readParams() };
     fetch("/api/v1/jobs", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": CSRF },
       body: JSON.stringify(body),
     })
       .then(readJson)
@@ -375,7 +378,7 @@
     if (!id) return;
     ui.cancel.disabled = true;
     ui.status.textContent = "Canceling…";
-    fetch("/api/v1/jobs/" + encodeURIComponent(id) + "/cancel", { method: "POST", headers: { Accept: "application/json" } })
+    fetch("/api/v1/jobs/" + encodeURIComponent(id) + "/cancel", { method: "POST", headers: { Accept: "application/json", "X-CSRF-Token": CSRF } })
       .then(readJson)
       .then(({ ok, status, data }) => {
         if (current !== id) return;

@@ -1,0 +1,1 @@
+"""Plans (daily and concurrent job limits, per-job caps) and request rate limits."""

@@ -1,0 +1,105 @@
+"""Request rate limits: a token bucket per client address and one per user.
+
+Each bucket holds up to ``burst`` tokens and refills at ``rate`` tokens a
+second; a request takes one, or is answered 429 with Retry-After. Only /api/
+paths are limited (not pages, /static or /healthz). The per-address limit runs
+before authentication, so it also covers sign-up, log-in, presigned uploads
+and guessed keys; the per-user limit runs after it.
+
+The buckets live behind the ``RateLimiter`` protocol; ``MemoryRateLimiter``
+keeps them in this process (one server process, as the in-process queue is).
+A shared store (Redis) can implement the same protocol for several."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from aptmagic.core.errors import error_json
+
+LIMITED_PREFIX = "/api/"
+MAX_BUCKETS = 100_000
+
+
+class RateLimiter(Protocol):
+    def acquire(self, key: str, rate: float, burst: int) -> float:
+        """Take one token from ``key``'s bucket: 0.0 if taken, else the seconds until one is available."""
+        ...
+
+
+class MemoryRateLimiter:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_buckets: int = MAX_BUCKETS) -> None:
+        self.clock = clock
+        self.max_buckets = max_buckets
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str, rate: float, burst: int) -> float:
+        now = self.clock()
+        with self._lock:
+            tokens, then = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - then) * rate)
+            if tokens >= 1.0:
+                self._store(key, tokens - 1.0, now, rate, burst)
+                return 0.0
+            self._store(key, tokens, now, rate, burst)
+            return (1.0 - tokens) / rate
+
+    def _store(self, key: str, tokens: float, now: float, rate: float, burst: int) -> None:
+        if key not in self._buckets and len(self._buckets) >= self.max_buckets:
+            # Buckets that have refilled are the same as no bucket: drop them.
+            full = [k for k, (t, when) in self._buckets.items() if t + (now - when) * rate >= burst]
+            for stale in full:
+                del self._buckets[stale]
+            if len(self._buckets) >= self.max_buckets:
+                self._buckets.clear()
+        self._buckets[key] = (tokens, now)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
+class RateLimitMiddleware:
+    """``by="ip"`` goes outside AuthMiddleware, ``by="user"`` inside it (it reads the principal)."""
+
+    def __init__(self, app: ASGIApp, by: Literal["ip", "user"]) -> None:
+        self.app = app
+        self.by = by
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services = getattr(scope["app"].state, "services", None) if scope["type"] == "http" else None
+        if services is None or not scope["path"].startswith(LIMITED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        settings = services.settings
+        key: str | None
+        if self.by == "ip":
+            rate, burst = settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst
+            client = scope.get("client")
+            key = f"ip:{client[0] if client else '-'}"
+        else:
+            rate, burst = settings.rate_limit_user_per_second, settings.rate_limit_user_burst
+            principal: Any = scope.get("state", {}).get("principal")
+            key = f"user:{principal.user_id}" if principal is not None and principal.user_id else None
+        if key is None or rate <= 0:
+            await self.app(scope, receive, send)
+            return
+        wait = services.limiter.acquire(key, rate, burst)
+        if wait <= 0:
+            await self.app(scope, receive, send)
+            return
+        retry_after = max(1, math.ceil(wait))
+        who = "this client address" if self.by == "ip" else "this account"
+        response = error_json(
+            429, "rate_limited",
+            f"too many requests from {who}: at most {burst} at once and {rate:g} a second; retry in {retry_after} seconds",
+            details={"limit": f"{self.by}_rate", "rate_per_second": rate, "burst": burst, "retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )  # fmt: skip
+        await response(scope, receive, send)
