@@ -4,6 +4,8 @@ HTTP give exactly one 202 and 49 answers 429."""
 from __future__ import annotations
 
 import threading
+import time
+from datetime import UTC, datetime, timedelta
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,6 +17,13 @@ from aptmagic.jobs.models import Job
 from tests.quotas.conftest import assert_daily_refusal, image_job
 
 THREADS = 50
+
+
+def wait_past_midnight_utc(margin: float = 60.0) -> None:
+    now = datetime.now(UTC)
+    to_midnight = (now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1) - now).total_seconds()
+    if to_midnight < margin:
+        time.sleep(to_midnight + 1)
 
 
 def submit_at_once(url: str, headers: dict[str, str], count: int) -> list[httpx.Response]:
@@ -36,6 +45,7 @@ def submit_at_once(url: str, headers: dict[str, str], count: int) -> list[httpx.
 )
 def test_one_unit_left_and_fifty_submits_at_once(quota_server: Any, plan: dict[str, int], limit: str) -> None:
     server = quota_server(plans={"free": plan}, default_plan="free")
+    wait_past_midnight_utc()  # the daily count restarts at 00:00 UTC: do not straddle it
     with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
         for seed in range(4):
             assert client.post("/api/v1/jobs", json=image_job(seed)).status_code == 202
