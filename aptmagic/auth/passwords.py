@@ -53,7 +53,7 @@ def check_policy(password: str, min_length: int, *, personal: tuple[str, ...] = 
 class Passwords:
     def __init__(self, hasher: PasswordHasher) -> None:
         self.hasher = hasher
-        self._dummy = hasher.hash("not a real password, used to keep timing even")
+        self._timing_hash = hasher.hash("not a real password, used to keep timing even")
 
     def hash(self, password: str) -> str:
         return self.hasher.hash(normalise(password))
@@ -61,7 +61,7 @@ class Passwords:
     def verify(self, stored: str | None, password: str) -> bool:
         """Constant work whether or not the account exists (``stored`` None)."""
         try:
-            return self.hasher.verify(stored or self._dummy, normalise(password)) and stored is not None
+            return self.hasher.verify(stored or self._timing_hash, normalise(password)) and stored is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
