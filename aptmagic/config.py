@@ -164,6 +164,62 @@ class Settings(BaseSettings):
         20.0, ge=0, description="API requests a second per client address, signed in or not; 0 turns it off."
     )
     rate_limit_ip_burst: int = Field(120, ge=1, description="API requests a client address may send at once.")
+    # Observability, alerts and job webhooks (aptmagic/observability, aptmagic/alerts, aptmagic/webhooks)
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535,
+        description="Also serve Prometheus metrics, without authentication, on this port (bind it to a private "
+        "address with metrics_host). Unset: only the admin-protected /metrics of the app.",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address of the separate metrics port.")
+    alert_daily_requests: int = Field(
+        10_000, ge=1, description="API requests in one UTC day above which one alert goes out per channel that day."
+    )
+    alert_request_flush_seconds: float = Field(
+        1.0, ge=0, description="Seconds between writes of the per-process API request count to the database; "
+        "0 writes on every request.",
+    )
+    alert_check_interval_seconds: float = Field(
+        60.0, gt=0, description="Seconds between checks of the job failure rate, queue depth and daily requests."
+    )
+    alert_job_failure_rate: float = Field(
+        0.5, gt=0, le=1, description="Share of failed jobs in the window above which an alert goes out."
+    )
+    alert_job_failure_window_seconds: float = Field(3600.0, gt=0, description="Window of the job failure rate.")
+    alert_job_failure_min_jobs: int = Field(20, ge=1, description="Fewest finished jobs in the window to judge the rate.")
+    alert_queue_depth: int = Field(1000, ge=1, description="Queued jobs above which an alert goes out.")
+    alert_repeat_seconds: float = Field(
+        3600.0, gt=0, description="Least seconds between two failure-rate (or two queue-depth) alerts."
+    )
+    alert_email_to: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Alert email recipients (comma-separated or JSON); empty: no email."
+    )
+    alert_email_from: str = Field("aptmagic@localhost", description="Sender address of alert emails.")
+    smtp_host: str = Field("localhost", description="SMTP server for alert emails.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: Literal["none", "starttls", "ssl"] = Field("starttls", description="none, starttls or ssl (SMTPS).")
+    smtp_username: str | None = Field(None, description="SMTP user name; unset: no log-in.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, description="SMTP connect and command timeout.")
+    alert_webhook_url: str | None = Field(None, description="URL that alerts are POSTed to (signed); unset: none.")
+    alert_webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret of alert webhooks. Default: webhook_secret."
+    )
+    alert_sns_topic_arn: str | None = Field(None, description="Amazon SNS topic that alerts are published to.")
+    alert_sns_region: str | None = Field(None, description="Region of the SNS topic (default: from the ARN).")
+    alert_sns_endpoint_url: str | None = Field(None, description="SNS endpoint override (e.g. a local emulator).")
+    webhook_secret: SecretStr | None = Field(
+        None, description="Secret that signs job and alert webhooks (one for the whole server). "
+        "Default: derived from secret_key.",
+    )
+    webhook_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (CIDR) and host names webhooks may reach although private, loopback or "
+        "link-local; comma-separated or JSON. Empty: only public addresses.",
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=120, description="Timeout of one webhook delivery attempt.")
+    webhook_max_attempts: int = Field(5, ge=1, le=20, description="Delivery attempts per job webhook.")
+    webhook_retry_base_seconds: float = Field(1.0, ge=0, description="First webhook retry delay; doubles per attempt.")
+    webhook_retry_max_seconds: float = Field(300.0, ge=0, description="Upper bound of the webhook retry delay.")
 
     @classmethod
     def settings_customise_sources(
@@ -183,7 +239,7 @@ class Settings(BaseSettings):
         sources.append(file_secret_settings)
         return tuple(sources)
 
-    @field_validator("cors_origins", "cors_allow_headers", mode="before")
+    @field_validator("cors_origins", "cors_allow_headers", "alert_email_to", "webhook_allowlist", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -266,4 +322,6 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, Any]:
         """Settings with secrets masked, for logs and the admin view."""
-        return self.model_dump(mode="json", exclude={"secret_key"})
+        return self.model_dump(
+            mode="json", exclude={"secret_key", "smtp_password", "alert_webhook_secret", "webhook_secret"}
+        )

@@ -1,4 +1,7 @@
-"""Structured JSON logs on stderr; ``extra={...}`` fields become JSON keys."""
+"""Structured JSON logs on stderr; ``extra={...}`` fields become JSON keys.
+
+The request id and job id bound in ``aptmagic.observability.context`` are added
+to every line (an explicit ``extra`` of the same name wins)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from aptmagic.observability.context import bound
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
@@ -19,6 +24,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        payload.update(bound())
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 payload[key] = value
