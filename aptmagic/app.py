@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from aptmagic import __version__
 from aptmagic.assets.endpoints import build_router as assets_router
+from aptmagic.audit.endpoints import build_router as audit_export_router
 from aptmagic.auth.endpoints import build_admin_router, build_auth_router
 from aptmagic.auth.middleware import AuthMiddleware
 from aptmagic.auth.pages import build_router as auth_pages_router
@@ -24,11 +25,15 @@ from aptmagic.core.services import build_services
 from aptmagic.inference.endpoints import build_router as models_router
 from aptmagic.jobs.endpoints import build_router as jobs_router
 from aptmagic.jobs.tasks import task_names
+from aptmagic.observability import http as observability_http
+from aptmagic.observability.metrics import Metrics
+from aptmagic.observability.pages import build_router as admin_pages_router
 from aptmagic.quotas.endpoints import build_router as usage_router
 from aptmagic.quotas.ratelimit import RateLimitMiddleware
 from aptmagic.uploads.endpoints import build_router as uploads_router
 from aptmagic.web.docs import install_docs
 from aptmagic.web.endpoints import build_router as web_router
+from aptmagic.webhooks.endpoints import build_router as webhooks_router
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -37,7 +42,7 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    services = await run_in_threadpool(build_services, settings)
+    services = await run_in_threadpool(build_services, settings, app.state.metrics)
     await run_in_threadpool(services.start)
     app.state.services = services
     log.info("aptmagic started", extra={"database": settings.resolved_database_url.split("://")[0]})
@@ -63,13 +68,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuthMiddleware)  # inside the security middleware, so its answers get the same headers
     app.add_middleware(RateLimitMiddleware, by="ip")  # before authentication, so failed credentials count too
     install_security(app, settings)
+    observability_http.install(app, Metrics())  # outermost of these: sees every answer, 401s and 429s too
     routers = (jobs_router(), assets_router(), models_router(), uploads_router(), build_auth_router(), build_admin_router(),
-               usage_router())
+               usage_router(), webhooks_router(), audit_export_router())
     for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router())
     app.include_router(web_router())
     app.include_router(auth_pages_router())
+    app.include_router(admin_pages_router())
     install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -22,7 +22,10 @@ def _check(services: Services) -> dict[str, str]:
         checks["storage"] = "ok"
     except Exception as exc:
         checks["storage"] = f"error: {type(exc).__name__}"
-    checks["queue"] = f"ok (depth {services.queue.depth()})"
+    try:
+        checks["queue"] = f"ok (depth {services.queue.depth()})"
+    except Exception as exc:
+        checks["queue"] = f"error: {type(exc).__name__}"
     return checks
 
 

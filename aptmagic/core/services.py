@@ -20,6 +20,8 @@ from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEventBus
 from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
+from aptmagic.observability.metrics import Metrics
+from aptmagic.observability.services import Observability, build_observability
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.factory import create_queue
 from aptmagic.quotas.ratelimit import MemoryRateLimiter, RateLimiter
@@ -50,16 +52,18 @@ class Services:
     auth: AuthService
     quotas: QuotaService
     limiter: RateLimiter
+    observability: Observability
 
     def start(self) -> None:
         if self.settings.auto_migrate:
             migrate.upgrade(self.engine)
         self.uploads.start()
         self.sweeper.start()
+        self.observability.start()
         if self.queue.runs_workers_here:
             self._recover()
             if self.settings.worker_concurrency > 0:
-                self.queue.start(self.runner.run)
+                self.queue.start(self.observability.jobs.wrap(self.runner.run))
 
     def _recover(self) -> None:
         with self.session_factory.begin() as session:
@@ -73,10 +77,11 @@ class Services:
         self.sweeper.stop()
         self.queue.stop(self.settings.shutdown_timeout)
         self.models.unload_all()
+        self.observability.stop()
         self.engine.dispose()
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.resolved_database_url)
     session_factory = create_session_factory(engine)
@@ -109,7 +114,8 @@ def build_services(settings: Settings) -> Services:
     uploads = UploadService.from_settings(settings, session_factory, store)
     sweeper = UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds)
     auth = AuthService(settings)
+    observability = build_observability(settings, session_factory, events, models, queue, metrics)
     return Services(
         settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper,
-        auth, quotas, MemoryRateLimiter(),
+        auth, quotas, MemoryRateLimiter(), observability,
     )

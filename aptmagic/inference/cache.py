@@ -43,6 +43,8 @@ class ModelCache:
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._lock = threading.RLock()
         self._loading: dict[tuple[str, str], threading.Lock] = {}
+        self.on_load: Callable[[str, float, int], None] | None = None  # (model id, seconds, bytes), for metrics
+        self.on_unload: Callable[[str], None] | None = None
 
     @contextmanager
     def use(self, spec: ModelSpec) -> Iterator[InferenceBackend]:
@@ -92,6 +94,8 @@ class ModelCache:
         seconds = time.perf_counter() - started
         size = backend.memory_bytes()
         log.info("model loaded", extra={"model": spec.id, "bytes": size, "seconds": round(seconds, 3)})
+        if self.on_load is not None:
+            self.on_load(spec.id, seconds, size)
         return _Entry(backend=backend, bytes=size, load_seconds=seconds)
 
     def _evict(self, keep: tuple[str, str] | None) -> None:
@@ -104,6 +108,8 @@ class ModelCache:
             entry.backend.unload()
             del self._entries[key]
             log.info("model unloaded to stay in budget", extra={"model": key[0]})
+            if self.on_unload is not None:
+                self.on_unload(key[0])
         if self._total() > self.budget_bytes:
             log.warning("loaded models exceed the memory budget", extra={"bytes": self._total()})
 
@@ -118,6 +124,8 @@ class ModelCache:
 
     def unload_all(self) -> None:
         with self._lock:
-            for entry in self._entries.values():
+            for key, entry in self._entries.items():
                 entry.backend.unload()
+                if self.on_unload is not None:
+                    self.on_unload(key[0])
             self._entries.clear()

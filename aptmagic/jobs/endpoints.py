@@ -53,6 +53,7 @@ def build_router() -> APIRouter:
         # waiting for that lock or a connection, and the teardown would never run.
         try:
             job = services.jobs.submit(session, request_body, principal)
+            services.observability.jobs.on_submit(session, job, request_body.webhook_url)
             read = JobRead.of(job)  # before the commit: reading after it would start a new transaction
             session.commit()
         except BaseException:

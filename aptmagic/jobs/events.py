@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,11 @@ class JobEventBus:
     def __init__(self) -> None:
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[JobEvent], None]] = []
+
+    def add_listener(self, listener: Callable[[JobEvent], None]) -> None:
+        """Called with every event in the publisher's thread; must be quick and never raise."""
+        self._listeners.append(listener)
 
     def subscribe(self, job_id: str) -> Subscription:
         sub = Subscription(self, job_id, asyncio.get_running_loop())
@@ -63,6 +69,8 @@ class JobEventBus:
                     del self._subs[sub.job_id]
 
     def publish(self, event: JobEvent) -> None:
+        for listener in self._listeners:
+            listener(event)
         with self._lock:
             subs = list(self._subs.get(event.job_id, ()))
         for sub in subs:

@@ -76,6 +76,9 @@ class JobCreateBase(BaseModel):
     task: str
     model: str | None = Field(None, max_length=64, description="Registry model id; the task's default when omitted.")
     params: TaskParams
+    webhook_url: str | None = Field(
+        None, max_length=2048, description="http(s) URL that gets a signed POST when the job ends (see README)."
+    )
 
 
 def job_create_union() -> Any:

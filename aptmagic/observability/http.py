@@ -1,0 +1,112 @@
+"""The HTTP side of observability: one pure-ASGI middleware that gives every
+request an id (echoed in ``X-Request-ID``), counts and times it by route
+template, and counts API requests for the daily-requests alert; and the
+admin-only ``/metrics`` route."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
+from starlette.datastructures import MutableHeaders
+
+from aptmagic.auth.deps import PrincipalDep
+from aptmagic.auth.errors import Forbidden
+from aptmagic.core.errors import AppError
+from aptmagic.core.security import ASGIApp, Message, Receive, Scope, Send, _header
+from aptmagic.observability.context import REQUEST_ID_HEADER, accept_request_id, bind
+from aptmagic.observability.metrics import CONTENT_TYPE, Metrics
+
+if TYPE_CHECKING:
+    from aptmagic.alerts.counter import RequestCounter
+
+API_PREFIX = "/api/"
+UPLOADS_PREFIX = "/api/v1/uploads"
+UNMATCHED = "<unmatched>"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/api/v1/jobs/{job_id}``), never the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = accept_request_id(_header(scope, REQUEST_ID_HEADER.lower().encode()))
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            with bind(request_id=request_id):
+                await self.app(scope, receive, send_with_id)
+        finally:
+            await self._record(scope, status, time.perf_counter() - started)
+
+    @staticmethod
+    async def _record(scope: Scope, status: int, seconds: float) -> None:
+        state = scope["app"].state
+        metrics: Metrics = state.metrics
+        method, route = scope.get("method", ""), route_template(scope)
+        metrics.http_requests.labels(method, route, str(status)).inc()
+        metrics.http_latency.labels(method, route).observe(seconds)
+        services = getattr(state, "services", None)
+        if services is not None and scope.get("path", "").startswith(API_PREFIX):
+            counter: RequestCounter = services.observability.requests
+            if counter.add(1):
+                await anyio.to_thread.run_sync(counter.flush)
+
+
+def count_upload_refusals(app: FastAPI, metrics: Metrics) -> None:
+    """Wraps the AppError handler: an error answered on an upload route is a refusal."""
+    original = app.exception_handlers[AppError]
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, AppError) and request.url.path.startswith(UPLOADS_PREFIX):
+            metrics.uploads_refused.labels(exc.code).inc()
+        response: Response = await original(request, exc)
+        return response
+
+    app.exception_handlers[AppError] = handler
+
+
+def require_metrics_reader(principal: PrincipalDep) -> None:
+    """An admin's web session, or an admin's API key that has the admin scope."""
+    if not principal.is_admin or (principal.via == "key" and "admin" not in principal.scopes):
+        raise Forbidden("metrics are for admins (a session, or an API key with the admin scope)")
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(tags=["observability"], include_in_schema=False)
+
+    @router.get("/metrics", dependencies=[Depends(require_metrics_reader)])
+    def metrics(request: Request) -> Response:
+        """Prometheus text format."""
+        registry: Metrics = request.app.state.metrics
+        return Response(registry.render(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+    return router
+
+
+def install(app: FastAPI, metrics: Metrics) -> None:
+    app.state.metrics = metrics
+    app.add_middleware(ObservabilityMiddleware)
+    count_upload_refusals(app, metrics)
+    app.include_router(build_router())

@@ -1,0 +1,81 @@
+"""Admin pages: /admin/dashboard (charts) and /admin/audit (the audit log)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from aptmagic.audit.endpoints import FiltersDep
+from aptmagic.auth.deps import AdminDep
+from aptmagic.auth.repository import AuditRepository
+from aptmagic.auth.schemas import AuditRead
+from aptmagic.core.deps import ServicesDep
+from aptmagic.core.errors import InvalidRequest
+from aptmagic.core.services import Services
+from aptmagic.db.base import utcnow
+from aptmagic.observability import charts
+from aptmagic.observability.dashboard import STATUSES, Dashboard, build_dashboard
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+NO_STORE = {"Cache-Control": "no-store"}
+AUDIT_PAGE_SIZE = 50
+
+
+def _dashboard(services: Services) -> Dashboard:
+    with services.session_factory() as session:
+        return build_dashboard(session, utcnow())
+
+
+def _charts(data: Dashboard) -> dict[str, Any]:
+    labels = [hour.strftime("%H:00") for hour in data.hours]
+    jobs = {status: data.jobs_by_status[status] for status in STATUSES}
+    timings = [(t.model, t.p50, t.p95) for t in data.timings]
+    return {
+        "requests": charts.stacked_bars("requests-title", "API requests per hour", labels, {"requests": data.requests}),
+        "jobs": charts.stacked_bars("jobs-title", "Jobs ended per hour, by status", labels, jobs),
+        "queue": charts.line("queue-title", "Jobs waiting in the queue, at the end of each hour", labels, data.queue_depth),
+        "timings": charts.range_bars("timings-title", "Job run time per model, p50 and p95", timings) if timings else None,
+    }
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise InvalidRequest.field(["query", "cursor"], "malformed cursor; use the page's links")
+    return int(value)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/admin", include_in_schema=False)
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+    @router.get("/dashboard", response_class=HTMLResponse)
+    async def dashboard(request: Request, admin: AdminDep, services: ServicesDep) -> HTMLResponse:
+        data = await run_in_threadpool(_dashboard, services)
+        context = {"title": "Dashboard", "data": data, "charts": _charts(data), "statuses": STATUSES,
+                   "colors": charts.COLORS}  # fmt: skip
+        return templates.TemplateResponse(request, "dashboard.html", context, headers=NO_STORE)
+
+    @router.get("/audit", response_class=HTMLResponse)
+    def audit(request: Request, admin: AdminDep, services: ServicesDep, filters: FiltersDep,
+              cursor: str | None = None) -> HTMLResponse:  # fmt: skip
+        before = _cursor(cursor)
+        with services.session_factory() as session:
+            events = AuditRepository(session).page(filters, before, AUDIT_PAGE_SIZE + 1)
+            rows = [AuditRead.of(e) for e in events[:AUDIT_PAGE_SIZE]]
+        query = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+        next_link = (
+            "?" + urlencode({**query, "cursor": rows[-1].id}) if len(events) > AUDIT_PAGE_SIZE and rows else None
+        )
+        context = {"title": "Audit log", "rows": rows, "query": query, "next_link": next_link,
+                   "export_query": urlencode(query)}  # fmt: skip
+        return templates.TemplateResponse(request, "audit.html", context, headers=NO_STORE)
+
+    return router

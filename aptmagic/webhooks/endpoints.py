@@ -1,0 +1,31 @@
+"""HTTP route: a job's webhook deliveries, for whoever may see the job."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from aptmagic.auth.deps import PrincipalDep
+from aptmagic.core.deps import ServicesDep, SessionDep
+from aptmagic.core.errors import ErrorResponse
+from aptmagic.webhooks.repository import WebhookRepository
+from aptmagic.webhooks.schemas import WebhookStatus
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+    @router.get(
+        "/{job_id}/webhook-deliveries", response_model=WebhookStatus, responses={404: {"model": ErrorResponse}}
+    )
+    def webhook_deliveries(
+        job_id: str, services: ServicesDep, session: SessionDep, principal: PrincipalDep,
+        limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    ) -> WebhookStatus:  # fmt: skip
+        """The job's webhook and every delivery attempt, oldest first."""
+        services.jobs.get(session, job_id, principal)  # 404 unless the job is yours (or you are an admin)
+        repo = WebhookRepository(session)
+        return WebhookStatus.of(repo.hook(job_id), list(repo.deliveries(job_id, limit)))
+
+    return router
