@@ -29,10 +29,17 @@ UNMATCHED = "<unmatched>"
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's path template (``/api/v1/jobs/{job_id}``), never the raw path."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else UNMATCHED
+    """The matched route's full path template (``/api/v1/jobs/{job_id}``), never the raw path.
+
+    FastAPI releases that keep included routers unflattened put the route
+    relative to its router in ``scope["route"]``; the full template is then in
+    the effective route context they record."""
+    fastapi_scope = scope.get("fastapi")
+    context = fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None
+    for candidate in (getattr(context, "path_format", None), getattr(scope.get("route"), "path", None)):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return UNMATCHED
 
 
 class ObservabilityMiddleware:

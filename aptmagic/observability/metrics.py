@@ -13,6 +13,7 @@ folder when the service restarts."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,6 +29,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+log = logging.getLogger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -113,7 +115,13 @@ class DatabaseCollector(Collector):
         return []  # read only when scraped, never at registration
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        values = self.read()
+        try:
+            values = self.read()
+        except Exception:  # a scrape still answers, with the failure as a sample
+            log.exception("could not read the database gauges")
+            values = {}
+        yield GaugeMetricFamily("aptmagic_database_gauges_ok", "1 when the gauges below could be read.",
+                                value=1 if values else 0)  # fmt: skip
         docs = {
             "aptmagic_jobs_queued": "Jobs waiting to run (from the database).",
             "aptmagic_jobs_running": "Jobs running now (from the database).",

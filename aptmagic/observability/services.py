@@ -63,13 +63,12 @@ class Observability:
 
 def _database_gauges(session_factory: sessionmaker[Session], queue: JobQueue) -> dict[str, float]:
     with session_factory() as session:
-        counts = dict(
-            session.execute(
-                select(Job.status, func.count())
-                .where(Job.status.in_([JobStatus.queued, JobStatus.running]))
-                .group_by(Job.status)
-            ).tuples()
+        query = (
+            select(Job.status, func.count())
+            .where(Job.status.in_([JobStatus.queued, JobStatus.running]))
+            .group_by(Job.status)
         )
+        counts = {status: count for status, count in session.execute(query)}
         today = RequestCountRepository(session).day_total(utcnow().date())
     return {
         "aptmagic_jobs_queued": counts.get(JobStatus.queued, 0),
