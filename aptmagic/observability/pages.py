@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from aptmagic.audit.endpoints import FiltersDep
+from aptmagic.audit.endpoints import audit_filters
 from aptmagic.auth.deps import AdminDep
-from aptmagic.auth.repository import AuditRepository
+from aptmagic.auth.repository import AuditFilters, AuditRepository
 from aptmagic.auth.schemas import AuditRead
 from aptmagic.core.deps import ServicesDep
 from aptmagic.core.errors import InvalidRequest
@@ -44,6 +45,26 @@ def _charts(data: Dashboard) -> dict[str, Any]:
     }
 
 
+def _when(name: str, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest.field(["query", name], "not a time; write e.g. 2030-01-01T00:00:00Z") from None
+
+
+def page_filters(
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[str | None, Query(max_length=40)] = None,
+    until: Annotated[str | None, Query(max_length=40)] = None,
+) -> AuditFilters:
+    """The form's fields; an empty one means no filter."""
+    return audit_filters(action=action or None, actor=actor or None, since=_when("since", since),
+                         until=_when("until", until))  # fmt: skip
+
+
 def _cursor(value: str | None) -> int | None:
     if value is None or value == "":
         return None
@@ -64,7 +85,8 @@ def build_router() -> APIRouter:
         return templates.TemplateResponse(request, "dashboard.html", context, headers=NO_STORE)
 
     @router.get("/audit", response_class=HTMLResponse)
-    def audit(request: Request, admin: AdminDep, services: ServicesDep, filters: FiltersDep,
+    def audit(request: Request, admin: AdminDep, services: ServicesDep,
+              filters: Annotated[AuditFilters, Depends(page_filters)],
               cursor: str | None = None) -> HTMLResponse:  # fmt: skip
         before = _cursor(cursor)
         with services.session_factory() as session:

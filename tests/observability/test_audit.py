@@ -130,6 +130,11 @@ def test_audit_page_for_admins(obs_live: LiveServer, admin_client: httpx.Client,
     assert anonymous.status_code == 303
     assert admin_client.get("/admin/audit", params={"cursor": "abc"}).status_code == 422
     assert admin_client.get("/admin/audit", params={"since": "nope"}).status_code == 422
+    assert admin_client.get("/admin/audit", params={"since": "2030-01-01T00:00:00"}).status_code == 422
+    empty_form = admin_client.get("/admin/audit", params={"actor": "", "action": "", "since": "", "until": ""})
+    assert empty_form.status_code == 200 and "No events match." not in empty_form.text
+    window = {"since": "2000-01-01T00:00:00Z", "until": "2000-01-02T00:00:00Z"}
+    assert "No events match." in admin_client.get("/admin/audit", params=window).text
 
 
 def test_audit_page_paginates(admin_client: httpx.Client, obs_live: LiveServer) -> None:
