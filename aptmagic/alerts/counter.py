@@ -69,9 +69,10 @@ class RequestCounter:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.flush_seconds):
-            self._flush_logged()
+            self.flush_quietly()
 
-    def _flush_logged(self) -> None:
+    def flush_quietly(self) -> None:
+        """flush, logging a failure instead of raising it (a request is never refused for it)."""
         try:
             self.flush()
         except Exception:
@@ -82,4 +83,4 @@ class RequestCounter:
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
-        self._flush_logged()
+        self.flush_quietly()

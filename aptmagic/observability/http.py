@@ -51,6 +51,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = accept_request_id(_header(scope, REQUEST_ID_HEADER.lower().encode()))
+        await self._count_api_request(scope)
         status = 500
         started = time.perf_counter()
 
@@ -74,11 +75,15 @@ class ObservabilityMiddleware:
         method, route = scope.get("method", ""), route_template(scope)
         metrics.http_requests.labels(method, route, str(status)).inc()
         metrics.http_latency.labels(method, route).observe(seconds)
-        services = getattr(state, "services", None)
+
+    @staticmethod
+    async def _count_api_request(scope: Scope) -> None:
+        """Counted as it arrives, answered or refused, for the daily-requests alert."""
+        services = getattr(scope["app"].state, "services", None)
         if services is not None and scope.get("path", "").startswith(API_PREFIX):
             counter: RequestCounter = services.observability.requests
             if counter.add(1):
-                await anyio.to_thread.run_sync(counter.flush)
+                await anyio.to_thread.run_sync(counter.flush_quietly)
 
 
 def count_upload_refusals(app: FastAPI, metrics: Metrics) -> None:
