@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from aptmagic.audit.endpoints import audit_filters
 from aptmagic.auth.deps import AdminDep
-from aptmagic.auth.repository import AuditFilters, AuditRepository
+from aptmagic.auth.repository import AuditFilters
 from aptmagic.auth.schemas import AuditRead
 from aptmagic.core.deps import ServicesDep
 from aptmagic.core.errors import InvalidRequest
@@ -90,7 +90,7 @@ def build_router() -> APIRouter:
               cursor: str | None = None) -> HTMLResponse:  # fmt: skip
         before = _cursor(cursor)
         with services.session_factory() as session:
-            events = AuditRepository(session).page(filters, before, AUDIT_PAGE_SIZE + 1)
+            events = services.auth.audit_page(session, filters, before, AUDIT_PAGE_SIZE + 1)
             rows = [AuditRead.of(e) for e in events[:AUDIT_PAGE_SIZE]]
         query = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
         next_link = (

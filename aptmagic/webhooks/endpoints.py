@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from aptmagic.auth.deps import PrincipalDep
 from aptmagic.core.deps import ServicesDep, SessionDep
 from aptmagic.core.errors import ErrorResponse
-from aptmagic.webhooks.repository import WebhookRepository
 from aptmagic.webhooks.schemas import WebhookStatus
 
 
@@ -25,7 +24,6 @@ def build_router() -> APIRouter:
     ) -> WebhookStatus:  # fmt: skip
         """The job's webhook and every delivery attempt, oldest first."""
         services.jobs.get(session, job_id, principal)  # 404 unless the job is yours (or you are an admin)
-        repo = WebhookRepository(session)
-        return WebhookStatus.of(repo.hook(job_id), list(repo.deliveries(job_id, limit)))
+        return WebhookStatus.of(*services.observability.webhooks.status(session, job_id, limit))
 
     return router

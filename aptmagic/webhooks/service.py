@@ -78,6 +78,12 @@ class WebhookService:
         if JobStatus(job.status).is_terminal:  # answered from the cache: deliver now
             after_commit(session, self.wake)
 
+    @staticmethod
+    def status(session: Session, job_id: str, limit: int) -> tuple[JobWebhook | None, list[WebhookDelivery]]:
+        """The job's hook (None without one) and its attempts, oldest first."""
+        repo = WebhookRepository(session)
+        return repo.hook(job_id), list(repo.deliveries(job_id, limit))
+
     # delivery side
 
     def wake(self) -> None:

@@ -149,5 +149,5 @@ def test_prometheus_rules_parse_with_the_expected_alerts() -> None:
         assert metric in exprs
     if shutil.which("promtool") is None:
         pytest.skip("promtool is not installed; the YAML was checked")
-    result = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

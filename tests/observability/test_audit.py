@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DatabaseError
 
+from aptmagic.audit.export import safe_cell
 from aptmagic.auth.models import AuditEvent
 from aptmagic.auth.repository import AuditRepository
 from aptmagic.auth.service import AuthService
-from aptmagic.audit.export import safe_cell
 from tests.auth.conftest import error_code
 from tests.conftest import Account, LiveServer
 
@@ -99,12 +99,11 @@ def test_only_admins_may_export(obs_live: LiveServer, user_client: httpx.Client)
 
 def test_audit_rows_cannot_be_changed_or_deleted(obs_live: LiveServer, events: str) -> None:
     assert not any(hasattr(AuditRepository, name) for name in ("update", "delete", "remove", "set_fields"))
-    with pytest.raises(DatabaseError, match="append-only"):
-        with obs_live.services.session_factory.begin() as session:
-            session.execute(update(AuditEvent).values(message="rewritten"))
-    with pytest.raises(DatabaseError, match="append-only"):
-        with obs_live.services.session_factory.begin() as session:
-            session.execute(delete(AuditEvent))
+    factory = obs_live.services.session_factory
+    with pytest.raises(DatabaseError, match="append-only"), factory.begin() as session:
+        session.execute(update(AuditEvent).values(message="rewritten"))
+    with pytest.raises(DatabaseError, match="append-only"), factory.begin() as session:
+        session.execute(delete(AuditEvent))
     with obs_live.services.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_events WHERE message = 'rewritten'")).scalar() == 0
 
