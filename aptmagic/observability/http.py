@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 API_PREFIX = "/api/"
 UPLOADS_PREFIX = "/api/v1/uploads"
 UNMATCHED = "<unmatched>"
+# Label values must stay few: a client chooses the method, so anything unusual is "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(scope: Scope) -> str:
@@ -72,9 +74,10 @@ class ObservabilityMiddleware:
     async def _record(scope: Scope, status: int, seconds: float) -> None:
         state = scope["app"].state
         metrics: Metrics = state.metrics
-        method, route = scope.get("method", ""), route_template(scope)
-        metrics.http_requests.labels(method, route, str(status)).inc()
-        metrics.http_latency.labels(method, route).observe(seconds)
+        method = scope.get("method", "")
+        counter, latency = metrics.http_series(method if method in METHODS else "other", route_template(scope), status)
+        counter.inc()
+        latency.observe(seconds)
 
     @staticmethod
     async def _count_api_request(scope: Scope) -> None:

@@ -85,6 +85,17 @@ class Metrics:
             "aptmagic_alerts", "Alerts sent, by kind, channel and outcome.", ["kind", "channel", "outcome"], registry=r
         )
         self._collectors: list[Collector] = []
+        self._http_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def http_series(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        """The request counter and latency histogram of one (method, route, status), cached:
+        ``labels()`` takes a lock and builds a key on every call."""
+        key = (method, route, status)
+        series = self._http_series.get(key)
+        if series is None:
+            series = (self.http_requests.labels(method, route, str(status)), self.http_latency.labels(method, route))
+            self._http_series[key] = series
+        return series
 
     def add_collector(self, collector: Collector) -> None:
         """A collector read at scrape time (registered once per app)."""

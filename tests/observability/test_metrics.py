@@ -88,6 +88,16 @@ def test_metrics_refuse_everyone_but_admins(obs_live: LiveServer, user_client: h
     assert response.status_code == 403
 
 
+def test_client_chosen_methods_do_not_make_new_series(admin_client: httpx.Client, user_client: httpx.Client) -> None:
+    before = scrape(admin_client)
+    for method in ("PROPFIND", "PURGE", "MKCOL"):  # methods the HTTP server passes on
+        assert user_client.request(method, "/api/v1/models").status_code == 405
+    text = scrape(admin_client)
+    assert "PROPFIND" not in text and "PURGE" not in text
+    labels = {"method": "other", "route": "/api/v1/models", "status": "405"}
+    assert value(text, "aptmagic_http_requests_total", **labels) == value(before, "aptmagic_http_requests_total", **labels) + 3
+
+
 def test_every_app_has_its_own_registry() -> None:
     first, second = Metrics(), Metrics()
     first.jobs_submitted.labels("t", "m").inc()
