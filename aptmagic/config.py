@@ -278,6 +278,23 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _check_alert_channels(self) -> Settings:
+        from aptmagic.webhooks.ssrf import Allowlist, UrlRefused, check_url
+
+        if self.alert_webhook_url:
+            try:
+                check_url(self.alert_webhook_url, Allowlist.parse(self.webhook_allowlist))
+            except UrlRefused as exc:
+                raise ValueError(f"alert_webhook_url: {exc} (webhook_allowlist admits private addresses)") from None
+        for address in self.alert_email_to:
+            if "@" not in address or any(ch.isspace() for ch in address):
+                raise ValueError(f"alert_email_to: {address!r} is not an email address")
+        if self.alert_sns_topic_arn and not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}",
+                                                         self.alert_sns_topic_arn):
+            raise ValueError(f"alert_sns_topic_arn: {self.alert_sns_topic_arn!r} is not an SNS topic ARN")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_open_network(self) -> Settings:
         if not self.auth_required and not self.allow_unauthenticated_network and not self.listens_on_loopback:
             raise ValueError(

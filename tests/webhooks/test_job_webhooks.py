@@ -187,3 +187,17 @@ def test_pending_hooks_survive_a_restart(tmp_path: Path, models_dir: Path, recei
         assert json.loads(sent.body)["type"] == "job.failed"
     finally:
         restarted.stop()
+
+
+def test_a_job_canceled_while_queued_is_delivered(tmp_path: Path, models_dir: Path, receiver: Receiver) -> None:
+    settings = shared_settings(tmp_path, models_dir, webhook_allowlist="127.0.0.1/32", worker_concurrency=0)
+    server = start_server(settings)
+    try:
+        with httpx.Client(base_url=server.url, headers=server.auth_headers) as http:
+            job = submit_with_hook(http, receiver.url)
+            assert http.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 202
+            status = deliveries(http, str(job["id"]), 1)
+        assert status["state"] == "delivered"
+        assert json.loads(receiver.requests[0].body)["type"] == "job.canceled"
+    finally:
+        server.stop()
