@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -75,7 +77,7 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
     )  # fmt: skip
 
 
-def _queued_at(rows: list, moment: datetime) -> int:  # type: ignore[type-arg]
+def _queued_at(rows: Sequence[Any], moment: datetime) -> int:
     """Jobs submitted by ``moment`` that had neither started nor ended by then."""
     return sum(
         1
