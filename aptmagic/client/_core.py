@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import mimetypes
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,8 +79,8 @@ def file_part(file: FileInput, filename: str | None, content_type: str | None) -
     else:
         data = file.read()
         name = filename or Path(getattr(file, "name", "upload")).name
-    guessed = mimetypes.guess_type(name)[0]
-    return name, data, content_type or guessed or "application/octet-stream"
+    # No type guessed from the name: the server tells the type from the bytes.
+    return name, data, content_type or "application/octet-stream"
 
 
 def job_body(task: str, params: dict[str, Any], model: str | None) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from aptmagic.client import (
 from aptmagic.client import Progress as JobProgress
 from aptmagic.client._core import DEFAULT_SERVER
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 Server = Annotated[str, typer.Option("--server", envvar="APTMAGIC_SERVER", help="aptmagic server URL.")]
@@ -76,7 +76,7 @@ def _fail(message: str, code: int = 1) -> None:
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[JobProgress], None]]:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(label, total=None)
 
         def update(progress: JobProgress) -> None:
