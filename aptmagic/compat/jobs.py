@@ -106,18 +106,21 @@ class CompatJobs:
         """The job's events as they come, then the ended job (always last)."""
         job, subscription = submitted.job, submitted.subscription
         deadline = time.monotonic() + self.wait_seconds
+        checked = time.monotonic()
         ended = job.status.is_terminal
         try:
             while not ended:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                now = time.monotonic()
+                if now >= deadline:
                     raise JobTimeout(f"the job did not finish within {self.wait_seconds:g} seconds and was canceled")
-                event = await subscription.get(timeout=min(RECHECK_SECONDS, remaining))
+                if request is not None and now - checked >= RECHECK_SECONDS:
+                    checked = now
+                    if await request.is_disconnected():
+                        return
+                event = await subscription.get(timeout=min(RECHECK_SECONDS, deadline - now))
                 if event is not None and event.type != "done":
                     yield event
                     continue
-                if request is not None and await request.is_disconnected():
-                    return
                 job = await run_in_threadpool(self.read, job.id, principal)
                 ended = job.status.is_terminal
             yield job

@@ -4,6 +4,7 @@ dialect's error shape, never a 5xx, never a hang."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -199,3 +200,37 @@ def test_a_job_that_does_not_finish_in_time_is_canceled(idle: LiveServer) -> Non
         assert_openai_error(response, 504, "timeout")
         jobs = client.get("/api/v1/jobs").json()["items"]
         assert [job["status"] for job in jobs] == ["canceled"]
+
+
+@pytest.fixture
+def patient_idle(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
+    """No worker, and the routes would wait a long time: only a client that leaves ends the wait."""
+    server = start_server(make_settings(worker_concurrency=0))
+
+    def patient(services: ServicesDep) -> OpenAIService:
+        return OpenAIService(CompatJobs(services, wait_seconds=60), LinkSigner(services.settings.secret_key.get_secret_value()))
+
+    server.app.dependency_overrides[get_openai] = patient
+    yield server
+    server.stop()
+
+
+def wait_for_status(client: httpx.Client, status: str, timeout: float = 15) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = [job["status"] for job in client.get("/api/v1/jobs").json()["items"]]
+        if statuses and all(s == status for s in statuses) or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.1)
+
+
+def test_a_client_that_leaves_cancels_its_job(patient_idle: LiveServer) -> None:
+    with httpx.Client(base_url=patient_idle.url, headers=patient_idle.auth_headers, timeout=30) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            client.post(IMAGES, json={"prompt": "left behind", "model": "tiny-sd"}, timeout=httpx.Timeout(30, read=0.5))
+        assert wait_for_status(client, "canceled") == ["canceled"]
+        body = {"messages": [{"role": "user", "content": "hi"}], "stream": True, "max_tokens": 4}
+        with client.stream("POST", CHAT, json=body) as response:
+            first = next(line for line in response.iter_lines() if line.startswith("data:"))
+            assert '"role":"assistant"' in first
+        assert wait_for_status(client, "canceled") == ["canceled", "canceled"]
