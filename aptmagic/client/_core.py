@@ -103,7 +103,7 @@ class SSEDecoder:
         if line.startswith(":"):
             return None
         name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
+        value = value.removeprefix(" ")
         if name == "event":
             self._event = value
         elif name == "data":
@@ -154,7 +154,9 @@ def chat_piece(event: Event) -> str | None:
         return None
     error = data.get("error")
     if isinstance(error, dict):
-        raise APIError(str(error.get("message") or "the answer failed"), status_code=0, code=str(error.get("code") or "error"))
+        raise APIError(
+            str(error.get("message") or "the answer failed"), status_code=0, code=str(error.get("code") or "error")
+        )
     choices = data.get("choices") or []
     delta = choices[0].get("delta") if choices and isinstance(choices[0], dict) else None
     content = delta.get("content") if isinstance(delta, dict) else None

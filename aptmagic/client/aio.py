@@ -6,8 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -46,10 +45,10 @@ class AsyncClient:
             base_url=self.config.server, headers=self.config.headers(), timeout=timeout, transport=transport
         )
 
-    async def __aenter__(self) -> AsyncClient:
+    async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -154,7 +153,9 @@ class AsyncClient:
         source = (await self.upload(file)).id
         return await self.run("transcribe", {"source": source, **params}, model=model, on_progress=on_progress)
 
-    async def chat(self, messages: list[dict[str, str]], *, model: str | None = None, **params: Any) -> AsyncIterator[str]:
+    async def chat(
+        self, messages: list[dict[str, str]], *, model: str | None = None, **params: Any
+    ) -> AsyncIterator[str]:
         async for event in self._stream("POST", CHAT, json=chat_body(messages, model, params)):
             piece = chat_piece(event) if event.data != "[DONE]" else None
             if piece:

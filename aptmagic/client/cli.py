@@ -40,7 +40,9 @@ ApiKey = Annotated[
     str | None, typer.Option("--api-key", envvar="APTMAGIC_API_KEY", help="API key (amk_...).", show_default=False)
 ]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Registry model id; the task's default when omitted.")]
-Seed = Annotated[int | None, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed, for reproducible results.")]
+Seed = Annotated[
+    int | None, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed, for reproducible results.")
+]
 Steps = Annotated[int | None, typer.Option("--steps", min=1, max=150, help="Denoising steps.")]
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The file to send.")]
 
@@ -75,7 +77,13 @@ def _fail(message: str, code: int = 1) -> None:
 
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[JobProgress], None]]:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(label, total=None)
 
@@ -95,7 +103,11 @@ def _size(size: str | None) -> dict[str, int]:
 
 
 def _save_images(client: Client, job: Job, output: Path) -> list[Path]:
-    paths = [output] if len(job.outputs) == 1 else [output.with_name(f"{output.stem}-{i}{output.suffix}") for i in range(1, len(job.outputs) + 1)]
+    paths = (
+        [output]
+        if len(job.outputs) == 1
+        else [output.with_name(f"{output.stem}-{i}{output.suffix}") for i in range(1, len(job.outputs) + 1)]
+    )
     for asset, path in zip(job.outputs, paths, strict=True):
         data = client.download(asset)
         try:
@@ -111,7 +123,9 @@ def _client(server: str, api_key: str | None) -> Client:
 
 def generate(
     prompt: Annotated[str, typer.Argument(help="What to draw.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="PNG file; with -n > 1, name-1.png, name-2.png...")] = Path("out.png"),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="PNG file; with -n > 1, name-1.png, name-2.png...")
+    ] = Path("out.png"),
     model: ModelOpt = None,
     size: Annotated[str | None, typer.Option("--size", help="WIDTHxHEIGHT, e.g. 512x512.")] = None,
     steps: Steps = None,
@@ -132,9 +146,13 @@ def generate(
 
 def vary(
     image: ExistingFile,
-    output: Annotated[Path, typer.Option("-o", "--output", help="PNG file; with -n > 1, name-1.png...")] = Path("variation.png"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="PNG file; with -n > 1, name-1.png...")] = Path(
+        "variation.png"
+    ),
     prompt: Annotated[str | None, typer.Option("--prompt", help="Optional direction.")] = None,
-    strength: Annotated[float | None, typer.Option("--strength", min=0.01, max=1.0, help="How far from the source.")] = None,
+    strength: Annotated[
+        float | None, typer.Option("--strength", min=0.01, max=1.0, help="How far from the source.")
+    ] = None,
     n: Annotated[int, typer.Option("-n", "--num-variations", min=1, max=8, help="Variations to make.")] = 1,
     model: ModelOpt = None,
     steps: Steps = None,
@@ -144,7 +162,13 @@ def vary(
 ) -> None:
     """Make variations of an image."""
     with _errors(server), _client(server, api_key) as client:
-        params: dict[str, Any] = {"prompt": prompt, "strength": strength, "num_variations": n, "steps": steps, "seed": seed}
+        params: dict[str, Any] = {
+            "prompt": prompt,
+            "strength": strength,
+            "num_variations": n,
+            "steps": steps,
+            "seed": seed,
+        }
         with _progress("varying") as on_progress:
             job = client.vary(image, model=model, on_progress=on_progress, **params)
         for path in _save_images(client, job, output):
@@ -154,7 +178,9 @@ def vary(
 def caption(
     file: ExistingFile,
     tone: Annotated[str, typer.Option("--tone", help="neutral, playful, formal, poetic or marketing.")] = "neutral",
-    length: Annotated[str, typer.Option("--length", help="short, medium, long, or a maximum number of words.")] = "short",
+    length: Annotated[
+        str, typer.Option("--length", help="short, medium, long, or a maximum number of words.")
+    ] = "short",
     model: ModelOpt = None,
     server: Server = DEFAULT_SERVER,
     api_key: ApiKey = None,
@@ -167,7 +193,9 @@ def caption(
 
 
 def chat(
-    message: Annotated[str | None, typer.Argument(help="One message; without it, a conversation on standard input.")] = None,
+    message: Annotated[
+        str | None, typer.Argument(help="One message; without it, a conversation on standard input.")
+    ] = None,
     system: Annotated[str | None, typer.Option("--system", help="A system prompt.")] = None,
     model: ModelOpt = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, max=8192)] = None,
@@ -205,7 +233,9 @@ def _stdin_lines() -> Iterator[str]:
 def transcribe(
     file: ExistingFile,
     format: Annotated[str, typer.Option("--format", "-f", help="txt, srt, vtt or json.")] = "txt",  # noqa: A002
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of standard output.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of standard output.")
+    ] = None,
     language: Annotated[str | None, typer.Option("--language", help="ISO 639 code; detected when omitted.")] = None,
     model: ModelOpt = None,
     server: Server = DEFAULT_SERVER,

@@ -24,7 +24,9 @@ class APIConnectionError(AptmagicError):
 class APIError(AptmagicError):
     status_code: int = 0
 
-    def __init__(self, message: str, *, status_code: int, code: str, details: Any = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: int, code: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code

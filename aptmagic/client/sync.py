@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -42,12 +41,14 @@ class Client:
     def __init__(self, server: str | None = None, api_key: str | None = None, *, timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None) -> None:  # fmt: skip
         self.config = ClientConfig.resolve(server, api_key, timeout)
-        self._http = httpx.Client(base_url=self.config.server, headers=self.config.headers(), timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=self.config.server, headers=self.config.headers(), timeout=timeout, transport=transport
+        )
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -78,15 +79,18 @@ class Client:
 
     def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[Event]:
         decoder = SSEDecoder()
-        with connection_errors(self.config.server):
-            with self._http.stream(method, path, timeout=self.config.stream_timeout(), **kwargs) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    checked(response)
-                for line in response.iter_lines():
-                    event = decoder.feed(line)
-                    if event is not None:
-                        yield event
+        timeout = self.config.stream_timeout()
+        with (
+            connection_errors(self.config.server),
+            self._http.stream(method, path, timeout=timeout, **kwargs) as response,
+        ):
+            if response.status_code >= 400:
+                response.read()
+                checked(response)
+            for line in response.iter_lines():
+                event = decoder.feed(line)
+                if event is not None:
+                    yield event
         last = decoder.close()
         if last is not None:
             yield last

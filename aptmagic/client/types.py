@@ -70,13 +70,23 @@ class Job:
             params=data.get("params") or {},
             seed=data.get("seed"),
             progress=Progress(int(progress.get("step", 0)), int(progress.get("total", 0))),
-            outputs=[JobOutput(o["asset_id"], o["url"], o["content_type"], o.get("width"), o.get("height"),
-                               o.get("size_bytes", 0)) for o in data.get("outputs") or []],  # fmt: skip
+            outputs=[_output(o) for o in data.get("outputs") or []],
             result=data.get("result"),
             error=JobError(error["code"], error["message"]) if error else None,
             cache_hit=bool(data.get("cache_hit")),
             raw=data,
         )
+
+
+def _output(data: dict[str, Any]) -> JobOutput:
+    return JobOutput(
+        data["asset_id"],
+        data["url"],
+        data["content_type"],
+        data.get("width"),
+        data.get("height"),
+        data.get("size_bytes", 0),
+    )
 
 
 @dataclass(frozen=True)

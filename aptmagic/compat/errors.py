@@ -119,7 +119,12 @@ def openai_shape(status: int, error: dict[str, Any]) -> tuple[int, dict[str, Any
     elif status == 422:
         status = 400  # OpenAI answers bad parameters with 400
     kind = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    body = {"message": str(error.get("message") or code), "type": kind, "param": _param_of(error.get("details")), "code": code}
+    body = {
+        "message": str(error.get("message") or code),
+        "type": kind,
+        "param": _param_of(error.get("details")),
+        "code": code,
+    }
     return status, {"error": body}
 
 
@@ -189,12 +194,17 @@ class CompatErrorMiddleware:
 def _unauthorized(redirect: Message, scope: Scope) -> Message:
     has_key = any(name.lower() == b"authorization" for name, _ in scope.get("headers", ()))
     message = (
-        "invalid, expired or revoked API key (Bearer)" if has_key
+        "invalid, expired or revoked API key (Bearer)"
+        if has_key
         else "authentication required: send an API key as 'Authorization: Bearer <key>'"
     )
     body = json.dumps({"error": {"code": "unauthorized", "message": message, "details": None}}).encode()
     headers = [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="aptmagic"')]
-    headers += [(k, v) for k, v in redirect.get("headers", []) if k.lower() not in (b"location", b"content-type", b"content-length")]
+    headers += [
+        (k, v)
+        for k, v in redirect.get("headers", [])
+        if k.lower() not in (b"location", b"content-type", b"content-length")
+    ]
     return {"type": "http.response.start", "status": 401, "headers": headers, "_body": body}
 
 

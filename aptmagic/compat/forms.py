@@ -38,7 +38,9 @@ class FormInput:
         for name in names:
             if name in self.files:
                 return self.files[name]
-        raise InvalidRequest.field(["body", names[0]], f"Field required; send the file as multipart field '{names[0]}'", "missing")
+        raise InvalidRequest.field(
+            ["body", names[0]], f"Field required; send the file as multipart field '{names[0]}'", "missing"
+        )
 
     def validate(self, model: type[ModelT]) -> ModelT:
         try:

@@ -64,7 +64,12 @@ class CompatJobs:
     # submit and follow
 
     async def submit(
-        self, principal: Principal, task: str, model: str | None, params: dict[str, Any], names: dict[str, str] | None = None
+        self,
+        principal: Principal,
+        task: str,
+        model: str | None,
+        params: dict[str, Any],
+        names: dict[str, str] | None = None,
     ) -> Submitted:
         """``names``: aptmagic param name -> the request field it came from, for error messages."""
         body = self._body(task, model, params, names or {})
@@ -75,7 +80,10 @@ class CompatJobs:
         try:
             validated = params_model(task).model_validate(params)
         except ValidationError as exc:
-            details = [{"loc": ["body", *_renamed(list(e["loc"]), names)], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+            details = [
+                {"loc": ["body", *_renamed(list(e["loc"]), names)], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors()
+            ]
             where = field_param(details[0]["loc"]) or "body"
             raise InvalidRequest(f"{where}: {details[0]['msg']}", details=details) from None
         return JobCreateBase.model_construct(task=task, model=model, params=validated)

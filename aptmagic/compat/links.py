@@ -27,7 +27,9 @@ class LinkGrant:
 
 
 class LinkSigner:
-    def __init__(self, secret: str, ttl_seconds: int = LINK_TTL_SECONDS, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, secret: str, ttl_seconds: int = LINK_TTL_SECONDS, clock: Callable[[], float] = time.time
+    ) -> None:
         self.ttl_seconds = ttl_seconds
         owner = self
 

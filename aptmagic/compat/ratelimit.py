@@ -33,4 +33,6 @@ def limit_rate(request: Request) -> None:
     _take(services, f"ip:{client}", settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst)
     principal = getattr(request.state, "principal", None)
     if principal is not None and principal.user_id:
-        _take(services, f"user:{principal.user_id}", settings.rate_limit_user_per_second, settings.rate_limit_user_burst)
+        _take(
+            services, f"user:{principal.user_id}", settings.rate_limit_user_per_second, settings.rate_limit_user_burst
+        )

@@ -49,28 +49,38 @@ def test_generate(server: LiveServer, api_key: str, tmp_path: Path) -> None:
 
 
 def test_generate_several(server: LiveServer, api_key: str, tmp_path: Path) -> None:
-    code, _, err = invoke(server, api_key, "generate", "two boats", "-o", "boat.png", "-n", "2", "--steps", "2", "--seed", "43")
+    code, _, err = invoke(
+        server, api_key, "generate", "two boats", "-o", "boat.png", "-n", "2", "--steps", "2", "--seed", "43"
+    )
     assert code == 0, err
     assert (tmp_path / "boat-1.png").exists() and (tmp_path / "boat-2.png").exists()
 
 
 def test_vary(server: LiveServer, api_key: str, tmp_path: Path) -> None:
-    code, out, err = invoke(server, api_key, "vary", str(image_file(tmp_path)), "-o", "v.png", "--strength", "0.5", "--seed", "44")
+    code, out, err = invoke(
+        server, api_key, "vary", str(image_file(tmp_path)), "-o", "v.png", "--strength", "0.5", "--seed", "44"
+    )
     assert code == 0, err
     assert Image.open(tmp_path / "v.png").format == "PNG" and "v.png" in out
 
 
 def test_caption(server: LiveServer, api_key: str, tmp_path: Path) -> None:
-    code, out, err = invoke(server, api_key, "caption", str(image_file(tmp_path, "image.jpg")), "--tone", "playful", "--length", "short")
+    code, out, err = invoke(
+        server, api_key, "caption", str(image_file(tmp_path, "image.jpg")), "--tone", "playful", "--length", "short"
+    )
     assert code == 0, err
     assert out.strip() != "" or out == "\n"
 
 
 def test_chat_one_message_and_a_conversation(server: LiveServer, api_key: str) -> None:
-    code, out, err = invoke(server, api_key, "chat", "hello there", "--max-tokens", "6", "--seed", "1", "--temperature", "0")
+    code, out, err = invoke(
+        server, api_key, "chat", "hello there", "--max-tokens", "6", "--seed", "1", "--temperature", "0"
+    )
     assert code == 0, err
     assert out.endswith("\n")
-    code, out, err = invoke(server, api_key, "chat", "--max-tokens", "4", "--system", "be brief", input="first\nsecond\n")
+    code, out, err = invoke(
+        server, api_key, "chat", "--max-tokens", "4", "--system", "be brief", input="first\nsecond\n"
+    )
     assert code == 0, err
     assert out.count("\n") >= 2
 
@@ -87,7 +97,7 @@ def test_transcribe(server: LiveServer, api_key: str, tmp_path: Path) -> None:
 
 
 def test_a_bad_key_is_one_line_and_exit_1(server: LiveServer, tmp_path: Path) -> None:
-    code, out, err = invoke(server, "amk_wrong", "generate", "x")
+    code, _, err = invoke(server, "amk_wrong", "generate", "x")
     assert code == 1
     assert "refused the API key" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out.png").exists()
@@ -112,7 +122,9 @@ def test_bad_files_and_options(server: LiveServer, api_key: str, tmp_path: Path)
     assert code == 1 and "width" in err
     code, _, err = invoke(server, api_key, "transcribe", str(junk), "--format", "mp3")
     assert code == 2
-    code, _, err = invoke(server, api_key, "generate", "x", "-o", str(tmp_path / "no" / "dir" / "x.png"), "--steps", "2")
+    code, _, err = invoke(
+        server, api_key, "generate", "x", "-o", str(tmp_path / "no" / "dir" / "x.png"), "--steps", "2"
+    )
     assert code == 2 and "cannot write" in err
     code, _, err = invoke(server, api_key, "transcribe", str(image_file(tmp_path)))
     assert code == 1 and "expected audio or video" in err
@@ -122,7 +134,7 @@ def test_the_installed_command_reads_the_environment(server: LiveServer, api_key
     env = {**os.environ, "APTMAGIC_SERVER": server.url, "APTMAGIC_API_KEY": api_key}
     result = subprocess.run(
         [sys.executable, "-m", "aptmagic", "generate", "a kite", "-o", "kite.png", "--steps", "2", "--seed", "45"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert Image.open(io.BytesIO((tmp_path / "kite.png").read_bytes())).size == (64, 64)

@@ -36,7 +36,9 @@ def client(server: LiveServer, api_key: str) -> Client:
 
 def test_generate_waits_with_progress_and_downloads(client: Client, tmp_path: Path) -> None:
     seen: list[Progress] = []
-    job = client.generate("a lighthouse", model="tiny-sd", width=64, height=64, steps=5, seed=101, on_progress=seen.append)
+    job = client.generate(
+        "a lighthouse", model="tiny-sd", width=64, height=64, steps=5, seed=101, on_progress=seen.append
+    )
     assert job.status == "succeeded" and job.seed == 101 and len(job.outputs) == 1
     assert seen and seen[-1].step == seen[-1].total == 5
     path = tmp_path / "out.png"
@@ -119,7 +121,9 @@ def test_async_client(server: LiveServer, api_key: str) -> None:
             assert upload.media_kind == "image"
             events = [event async for event in client.events(job.id)]
             assert events[-1].job is not None and events[-1].job.done
-            pieces = [p async for p in client.chat([{"role": "user", "content": "hi"}], max_tokens=6, seed=1, temperature=0)]
+            pieces = [
+                p async for p in client.chat([{"role": "user", "content": "hi"}], max_tokens=6, seed=1, temperature=0)
+            ]
             assert isinstance("".join(pieces), str)
             with pytest.raises(NotFoundError):
                 await client.get("f" * 32)

@@ -31,7 +31,9 @@ def http(compat_live: LiveServer) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def oai(compat_live: LiveServer) -> Iterator[openai.OpenAI]:
     assert compat_live.account is not None
-    with openai.OpenAI(base_url=compat_live.url + "/v1", api_key=compat_live.account.api_key, max_retries=0, timeout=60) as client:
+    with openai.OpenAI(
+        base_url=compat_live.url + "/v1", api_key=compat_live.account.api_key, max_retries=0, timeout=60
+    ) as client:
         yield client
 
 

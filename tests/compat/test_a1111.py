@@ -120,7 +120,9 @@ def test_a1111_error_shapes(http: httpx.Client, compat_live: LiveServer) -> None
     assert missing.status_code == 422
     detail = missing.json()["detail"]
     assert detail[0]["loc"] == ["body", "steps"]
-    unknown = http.post(f"{SDAPI}/txt2img", json={"prompt": "x", "override_settings": {"sd_model_checkpoint": "nope [1]"}})
+    unknown = http.post(
+        f"{SDAPI}/txt2img", json={"prompt": "x", "override_settings": {"sd_model_checkpoint": "nope [1]"}}
+    )
     assert unknown.status_code == 404
     assert set(unknown.json()) == {"error", "detail", "body", "errors"}
     unauthorised = httpx.get(compat_live.url + f"{SDAPI}/sd-models")

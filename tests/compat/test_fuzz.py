@@ -52,7 +52,9 @@ def fuzz_live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
         return CompatJobs(services, wait_seconds=WAIT_SECONDS)
 
     overrides: dict[Callable[..., Any], Callable[..., Any]] = {
-        get_openai: lambda services: OpenAIService(jobs(services), LinkSigner(services.settings.secret_key.get_secret_value())),
+        get_openai: lambda services: OpenAIService(
+            jobs(services), LinkSigner(services.settings.secret_key.get_secret_value())
+        ),
         get_a1111: lambda services: A1111Service(jobs(services)),
     }
     for original, quick in overrides.items():
@@ -74,7 +76,9 @@ def check_shape(path: str, status: int, body: Any) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_no_server_errors_and_dialect_shapes(case: Any, fuzz_live: LiveServer) -> None:
     try:
         response = case.call(base_url=fuzz_live.url, headers=fuzz_live.auth_headers, timeout=10)

@@ -70,7 +70,9 @@ def test_malformed_json_and_unknown_routes(http: httpx.Client) -> None:
     assert_openai_error(http.post(CHAT, content=b"\xff\xfe", headers={"content-type": "application/json"}), 400)
     assert_openai_error(http.get("/v1/nothing-here"), 404)
     assert_openai_error(http.delete("/v1/models"), 405)
-    error = assert_openai_error(http.post(CHAT, json={"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}), 404)
+    error = assert_openai_error(
+        http.post(CHAT, json={"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}), 404
+    )
     assert error["code"] == "model_not_found"
 
 
@@ -81,9 +83,14 @@ def test_an_oversized_body_is_413_in_openai_shape(http: httpx.Client) -> None:
 
 def test_multipart_refusals(http: httpx.Client) -> None:
     edits = "/v1/images/edits"
-    error = assert_openai_error(http.post(edits, files={"image": ("a.png", b"not an image", "image/png")}, data={"prompt": "x"}), 415)
+    error = assert_openai_error(
+        http.post(edits, files={"image": ("a.png", b"not an image", "image/png")}, data={"prompt": "x"}), 415
+    )
     assert error["type"] == "invalid_request_error"
-    assert assert_openai_error(http.post(edits, data={"prompt": "x"}, files={"other": ("a", b"x")}), 400)["param"] == "image"
+    assert (
+        assert_openai_error(http.post(edits, data={"prompt": "x"}, files={"other": ("a", b"x")}), 400)["param"]
+        == "image"
+    )
     assert_openai_error(http.post(edits, json={"prompt": "x"}), 400)
     masked = {"image": ("a.png", png_bytes(), "image/png"), "mask": ("m.png", png_bytes(), "image/png")}
     assert assert_openai_error(http.post(edits, files=masked, data={"prompt": "x"}), 400)["param"] == "mask"
@@ -91,13 +98,17 @@ def test_multipart_refusals(http: httpx.Client) -> None:
     assert assert_openai_error(no_prompt, 400)["param"] == "prompt"
     bad_n = http.post("/v1/images/variations", files={"image": ("a.png", png_bytes(), "image/png")}, data={"n": "x"})
     assert assert_openai_error(bad_n, 400)["param"] == "n"
-    truncated = b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nabc"
-    assert_openai_error(http.post(edits, content=truncated, headers={"content-type": "multipart/form-data; boundary=b"}), 400)
+    truncated = b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nabc'
+    assert_openai_error(
+        http.post(edits, content=truncated, headers={"content-type": "multipart/form-data; boundary=b"}), 400
+    )
 
 
 def test_transcribing_an_image_or_garbage_is_refused(http: httpx.Client) -> None:
     url = "/v1/audio/transcriptions"
-    assert_openai_error(http.post(url, files={"file": ("a.png", png_bytes(), "image/png")}, data={"model": "whisper-1"}), 400)
+    assert_openai_error(
+        http.post(url, files={"file": ("a.png", png_bytes(), "image/png")}, data={"model": "whisper-1"}), 400
+    )
     assert_openai_error(http.post(url, files={"file": ("a.wav", b"RIFF" + bytes(40), "audio/wav")}), 415)
     assert_openai_error(http.post(url, data={"model": "whisper-1"}, files={"x": ("a", b"1")}), 400)
     bad_format = http.post(url, files={"file": ("a.png", png_bytes(), "image/png")}, data={"response_format": "mp3"})
@@ -108,7 +119,9 @@ def test_unauthorised_requests(compat_live: LiveServer) -> None:
     url = compat_live.url
     error = assert_openai_error(httpx.post(url + CHAT, json={"messages": []}), 401, "invalid_api_key")
     assert "API key" in str(error["message"])
-    assert_openai_error(httpx.get(url + "/v1/models", headers={"Authorization": "Bearer amk_x"}), 401, "invalid_api_key")
+    assert_openai_error(
+        httpx.get(url + "/v1/models", headers={"Authorization": "Bearer amk_x"}), 401, "invalid_api_key"
+    )
     assert_openai_error(httpx.get(url + "/v1/models", headers={"Authorization": "Basic abc"}), 401, "invalid_api_key")
     reader = create_account(compat_live.services, "reader", scopes=("read",))
     forbidden = assert_openai_error(httpx.post(url + IMAGES, json={"prompt": "x"}, headers=reader.headers), 403)
@@ -187,7 +200,9 @@ def idle(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
     server = start_server(make_settings(worker_concurrency=0))
 
     def quick(services: ServicesDep) -> OpenAIService:
-        return OpenAIService(CompatJobs(services, wait_seconds=0.5), LinkSigner(services.settings.secret_key.get_secret_value()))
+        return OpenAIService(
+            CompatJobs(services, wait_seconds=0.5), LinkSigner(services.settings.secret_key.get_secret_value())
+        )
 
     server.app.dependency_overrides[get_openai] = quick
     yield server
@@ -208,7 +223,9 @@ def patient_idle(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]
     server = start_server(make_settings(worker_concurrency=0))
 
     def patient(services: ServicesDep) -> OpenAIService:
-        return OpenAIService(CompatJobs(services, wait_seconds=60), LinkSigner(services.settings.secret_key.get_secret_value()))
+        return OpenAIService(
+            CompatJobs(services, wait_seconds=60), LinkSigner(services.settings.secret_key.get_secret_value())
+        )
 
     server.app.dependency_overrides[get_openai] = patient
     yield server

@@ -25,11 +25,15 @@ def test_models_list_the_registry(oai: openai.OpenAI, compat_live: LiveServer) -
 
 def test_generate_b64_json_with_seed_is_reproducible(oai: openai.OpenAI) -> None:
     extra = {"seed": 7, "steps": 2}
-    first = oai.images.generate(model="tiny-sd", prompt="a red fox", n=2, size="64x64", response_format="b64_json", extra_body=extra)
+    first = oai.images.generate(
+        model="tiny-sd", prompt="a red fox", n=2, size="64x64", response_format="b64_json", extra_body=extra
+    )
     assert len(first.data) == 2
     image = Image.open(io.BytesIO(base64.b64decode(first.data[0].b64_json or "")))
     assert image.size == (64, 64) and image.format == "PNG"
-    again = oai.images.generate(model="tiny-sd", prompt="a red fox", n=2, size="64x64", response_format="b64_json", extra_body=extra)
+    again = oai.images.generate(
+        model="tiny-sd", prompt="a red fox", n=2, size="64x64", response_format="b64_json", extra_body=extra
+    )
     assert again.data[0].b64_json == first.data[0].b64_json
 
 
@@ -46,7 +50,9 @@ def test_generate_url_is_fetchable_without_a_key_and_signed(oai: openai.OpenAI, 
 
 
 def test_edit_and_variation_multipart(oai: openai.OpenAI) -> None:
-    edited = oai.images.edit(image=("in.png", png_bytes(), "image/png"), prompt="as a watercolour", n=2, response_format="b64_json")
+    edited = oai.images.edit(
+        image=("in.png", png_bytes(), "image/png"), prompt="as a watercolour", n=2, response_format="b64_json"
+    )
     assert len(edited.data) == 2
     varied = oai.images.create_variation(image=("in.png", png_bytes(), "image/png"), n=1, response_format="url")
     assert len(varied.data) == 1 and varied.data[0].url
@@ -68,7 +74,12 @@ def test_chat_without_stream(oai: openai.OpenAI) -> None:
 def test_chat_stream_adds_up_to_the_whole_answer(oai: openai.OpenAI) -> None:
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Count to three"}]
     stream = oai.chat.completions.create(
-        model="tiny-llm", messages=messages, max_tokens=12, temperature=0, seed=11, stream=True,  # type: ignore[arg-type]
+        model="tiny-llm",
+        messages=messages,
+        max_tokens=12,
+        temperature=0,
+        seed=11,
+        stream=True,  # type: ignore[arg-type]
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -83,7 +94,13 @@ def test_chat_stream_adds_up_to_the_whole_answer(oai: openai.OpenAI) -> None:
 
 
 def test_chat_stream_ends_with_done(http: httpx.Client) -> None:
-    body = {"model": "tiny-llm", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "stream": True, "seed": 5}
+    body = {
+        "model": "tiny-llm",
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 4,
+        "stream": True,
+        "seed": 5,
+    }
     with http.stream("POST", "/v1/chat/completions", json=body) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")

@@ -36,17 +36,23 @@ def build_router() -> APIRouter:
                        responses={401: ERROR, 404: ERROR, 422: ERROR, 429: ERROR})  # fmt: skip
 
     @router.post("/txt2img", response_model=ImageResponse)
-    async def txt2img(body: Txt2ImgRequest, a1111: A1111Dep, principal: PrincipalDep, request: Request) -> ImageResponse:
+    async def txt2img(
+        body: Txt2ImgRequest, a1111: A1111Dep, principal: PrincipalDep, request: Request
+    ) -> ImageResponse:
         """Text to image; waits for the job. ``images`` are base64 PNGs, ``info`` a JSON string."""
         return await a1111.txt2img(principal, body, request)
 
     @router.post("/img2img", response_model=ImageResponse)
-    async def img2img(body: Img2ImgRequest, a1111: A1111Dep, principal: PrincipalDep, request: Request) -> ImageResponse:
+    async def img2img(
+        body: Img2ImgRequest, a1111: A1111Dep, principal: PrincipalDep, request: Request
+    ) -> ImageResponse:
         """Image to image from the first of ``init_images`` (base64)."""
         return await a1111.img2img(principal, body, request)
 
     @router.post("/interrogate", response_model=InterrogateResponse)
-    async def interrogate(body: InterrogateRequest, a1111: A1111Dep, principal: PrincipalDep, request: Request) -> InterrogateResponse:
+    async def interrogate(
+        body: InterrogateRequest, a1111: A1111Dep, principal: PrincipalDep, request: Request
+    ) -> InterrogateResponse:
         """Caption a base64 image (``model``: clip, deepdanbooru or a caption model id)."""
         return await a1111.interrogate(principal, body, request)
 

@@ -15,8 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from aptmagic.auth.principal import Principal
 from aptmagic.compat.a1111.schemas import (
     GenerationRequest,
-    Img2ImgRequest,
     ImageResponse,
+    Img2ImgRequest,
     InterrogateRequest,
     InterrogateResponse,
     ProgressResponse,
@@ -80,7 +80,9 @@ class A1111Service:
         params.update({k: v for k, v in (("steps", body.steps), ("guidance", body.cfg_scale)) if v is not None})
         return params
 
-    async def _answer(self, job: JobRead, principal: Principal, body: GenerationRequest, extra: list[str]) -> ImageResponse:
+    async def _answer(
+        self, job: JobRead, principal: Principal, body: GenerationRequest, extra: list[str]
+    ) -> ImageResponse:
         images: list[str] = []
         if body.send_images:
             for output in job.outputs:
@@ -91,7 +93,9 @@ class A1111Service:
 
     # captions
 
-    async def interrogate(self, principal: Principal, body: InterrogateRequest, request: Request) -> InterrogateResponse:
+    async def interrogate(
+        self, principal: Principal, body: InterrogateRequest, request: Request
+    ) -> InterrogateResponse:
         model = None if body.model in INTERROGATORS else self.jobs.model_for("caption", body.model)
         data = decode_image(body.image, ["body", "image"])
         source = await self.jobs.upload(principal, data, None, "interrogate")

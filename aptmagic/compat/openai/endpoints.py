@@ -33,7 +33,9 @@ LINK_CACHE = "private, max-age=3600"
 
 
 def _multipart(*fields: tuple[str, str]) -> dict[str, Any]:
-    properties = {name: {"type": "string", "format": kind} if kind == "binary" else {"type": kind} for name, kind in fields}
+    properties = {
+        name: {"type": "string", "format": kind} if kind == "binary" else {"type": kind} for name, kind in fields
+    }
     schema = {"type": "object", "required": [fields[0][0]], "properties": properties}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
@@ -63,7 +65,9 @@ def build_router() -> APIRouter:
         return openai.model(model_id)
 
     @router.post("/images/generations", response_model=ImagesResponse)
-    async def create_images(body: ImageGenerationRequest, openai: OpenAIDep, principal: PrincipalDep, request: Request) -> ImagesResponse:
+    async def create_images(
+        body: ImageGenerationRequest, openai: OpenAIDep, principal: PrincipalDep, request: Request
+    ) -> ImagesResponse:
         """Text to image; waits for the job. ``url`` answers a signed link valid for an hour."""
         return await openai.generate(principal, body, request)
 
@@ -77,17 +81,25 @@ def build_router() -> APIRouter:
         """Variations of an image (multipart: ``image``, ``n``...)."""
         return await openai.edit(principal, await read_form(request), request, variation=True)
 
-    @router.post("/chat/completions", response_model=ChatCompletion,
-                 responses={200: {"content": {"text/event-stream": {}}, "description": "JSON, or chunks with stream: true"}})
-    async def chat_completions(body: ChatCompletionRequest, openai: OpenAIDep, principal: PrincipalDep, request: Request) -> Any:
+    @router.post(
+        "/chat/completions",
+        response_model=ChatCompletion,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "JSON, or chunks with stream: true"}},
+    )
+    async def chat_completions(
+        body: ChatCompletionRequest, openai: OpenAIDep, principal: PrincipalDep, request: Request
+    ) -> Any:
         """Chat; with ``stream: true`` the answer comes as ``chat.completion.chunk`` events, then ``[DONE]``."""
         if not body.stream:
             return await openai.chat(principal, body, request)
         submitted = await openai.start_chat(principal, body)
         return EventSourceResponse(openai.chat_chunks(submitted, principal, body, request), ping=15)
 
-    @router.post("/audio/transcriptions", openapi_extra=AUDIO_FORM,
-                 responses={200: {"content": {"application/json": {}, "text/plain": {}}, "description": "The transcript"}})
+    @router.post(
+        "/audio/transcriptions",
+        openapi_extra=AUDIO_FORM,
+        responses={200: {"content": {"application/json": {}, "text/plain": {}}, "description": "The transcript"}},
+    )
     async def transcriptions(openai: OpenAIDep, principal: PrincipalDep, request: Request) -> Response:
         """Speech to text (multipart: ``file``, ``model``, ``language``, ``response_format``)."""
         transcript, response_format = await openai.transcribe(principal, await read_form(request), request)
@@ -95,7 +107,9 @@ def build_router() -> APIRouter:
             return PlainTextResponse(transcript, media_type="text/vtt" if response_format == "vtt" else "text/plain")
         return JSONResponse(transcript.model_dump())
 
-    @router.get("/files/signed/{token}", responses={200: {"content": {"image/png": {}}, "description": "The file"}, 403: ERROR})
+    @router.get(
+        "/files/signed/{token}", responses={200: {"content": {"image/png": {}}, "description": "The file"}, 403: ERROR}
+    )
     async def signed_file(token: str, openai: OpenAIDep) -> Response:
         """A generated file behind a signed, expiring link (no API key needed: the link is the credential)."""
         grant = openai.signer.verify(token)

@@ -26,8 +26,12 @@ class ImageGenerationRequest(_Lenient):
     prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT_CHARS)]
     model: Annotated[str, StringConstraints(max_length=64)] | None = None
     n: int = Field(1, ge=1, le=MAX_IMAGES, description=f"Images to make, 1-{MAX_IMAGES}.")
-    size: Size | None = Field(None, description="WIDTHxHEIGHT, multiples of 8 within the model's limits; auto: its default.")
-    response_format: Literal["url", "b64_json"] | None = Field(None, description="url (default): a signed link valid for an hour.")
+    size: Size | None = Field(
+        None, description="WIDTHxHEIGHT, multiples of 8 within the model's limits; auto: its default."
+    )
+    response_format: Literal["url", "b64_json"] | None = Field(
+        None, description="url (default): a signed link valid for an hour."
+    )
     quality: str | None = None
     style: str | None = None
     user: str | None = None
@@ -72,9 +76,11 @@ class ChatCompletionRequest(_Lenient):
     max_completion_tokens: int | None = Field(None, ge=1, le=8192)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    stop: Annotated[str, StringConstraints(min_length=1, max_length=64)] | list[
+    stop: (
         Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    ] | None = None
+        | list[Annotated[str, StringConstraints(min_length=1, max_length=64)]]
+        | None
+    ) = None
     seed: Seed | None = None
     n: int | None = Field(None, ge=1, le=1, description="Only 1 is supported.")
     stream: bool = False
@@ -147,7 +153,9 @@ class VerboseTranscription(BaseModel):
     segments: list[Segment]
 
 
-def chunk(completion_id: str, created: int, model: str, delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
+def chunk(
+    completion_id: str, created: int, model: str, delta: dict[str, Any], finish_reason: str | None
+) -> dict[str, Any]:
     """One ``chat.completion.chunk`` of a streamed answer."""
     return {
         "id": completion_id,

@@ -90,7 +90,12 @@ class OpenAIService:
     async def generate(self, principal: Principal, body: ImageGenerationRequest, request: Request) -> ImagesResponse:
         model = self.jobs.model_for("text-to-image", body.model, IMAGE_ALIASES)
         params: dict[str, Any] = {"prompt": body.prompt, "num_images": body.n, **_size(body.size)}
-        extras = {"seed": body.seed, "steps": body.steps, "guidance": body.guidance, "negative_prompt": body.negative_prompt}
+        extras = {
+            "seed": body.seed,
+            "steps": body.steps,
+            "guidance": body.guidance,
+            "negative_prompt": body.negative_prompt,
+        }
         params.update({k: v for k, v in extras.items() if v is not None})
         job = await self.jobs.run(principal, "text-to-image", model, params, request, IMAGE_NAMES)
         return await self._images(job, principal, body.response_format or "url", request)
@@ -113,7 +118,9 @@ class OpenAIService:
         job = await self.jobs.run(principal, "image-to-image", model, params, request, IMAGE_NAMES)
         return await self._images(job, principal, fields.response_format or "url", request)
 
-    async def _images(self, job: JobRead, principal: Principal, response_format: str, request: Request) -> ImagesResponse:
+    async def _images(
+        self, job: JobRead, principal: Principal, response_format: str, request: Request
+    ) -> ImagesResponse:
         data = []
         for output in job.outputs:
             if response_format == "b64_json":
@@ -166,10 +173,15 @@ class OpenAIService:
                     yield _data(chunk(ident, created, model, {"content": result["text"]}, None))
                 yield _data(chunk(ident, created, model, {}, _finish(result)))
                 if body.stream_options is not None and body.stream_options.include_usage:
-                    usage = chunk(ident, created, model, {}, None) | {"choices": [], "usage": _usage(result).model_dump()}
+                    usage = chunk(ident, created, model, {}, None) | {
+                        "choices": [],
+                        "usage": _usage(result).model_dump(),
+                    }
                     yield _data(usage)
         except AppError as exc:
-            _, shaped = openai_shape(exc.status_code, {"code": exc.code, "message": exc.message, "details": exc.details})
+            _, shaped = openai_shape(
+                exc.status_code, {"code": exc.code, "message": exc.message, "details": exc.details}
+            )
             yield _data(shaped)
         yield {"data": "[DONE]"}
 
@@ -200,7 +212,9 @@ def _created(job: JobRead) -> int:
 
 
 def _text_params(body: ChatCompletionRequest) -> dict[str, Any]:
-    messages = [{"role": "system" if m.role == "developer" else m.role, "content": _content(m.content)} for m in body.messages]
+    messages = [
+        {"role": "system" if m.role == "developer" else m.role, "content": _content(m.content)} for m in body.messages
+    ]
     params: dict[str, Any] = {"messages": messages}
     max_tokens = body.max_completion_tokens or body.max_tokens
     optional = {"max_tokens": max_tokens, "temperature": body.temperature, "top_p": body.top_p, "seed": body.seed}
@@ -241,9 +255,14 @@ def _transcript(result: dict[str, Any], response_format: str) -> Any:
     if response_format == "text":
         return text
     if response_format == "verbose_json":
-        segments = [Segment(id=i, start=s["start"], end=s["end"], text=s["text"]) for i, s in enumerate(result.get("segments", []))]
+        segments = [
+            Segment(id=i, start=s["start"], end=s["end"], text=s["text"])
+            for i, s in enumerate(result.get("segments", []))
+        ]
         return VerboseTranscription(
-            language=result.get("language") or "", duration=float(result.get("duration") or 0.0), text=text, segments=segments
+            language=result.get("language") or "",
+            duration=float(result.get("duration") or 0.0),
+            text=text,
+            segments=segments,
         )
     return Transcription(text=text)
-
