@@ -52,6 +52,6 @@ class LinkSigner:
         except BadData:
             raise Forbidden("this download link is not valid") from None
         asset_id, owner = (payload.get("a"), payload.get("o")) if isinstance(payload, dict) else (None, None)
-        if not isinstance(asset_id, str) or owner is not None and not isinstance(owner, str):
+        if not isinstance(asset_id, str) or (owner is not None and not isinstance(owner, str)):
             raise Forbidden("this download link is not valid")
         return LinkGrant(asset_id, owner)

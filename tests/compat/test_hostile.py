@@ -236,7 +236,7 @@ def wait_for_status(client: httpx.Client, status: str, timeout: float = 15) -> l
     deadline = time.monotonic() + timeout
     while True:
         statuses = [job["status"] for job in client.get("/api/v1/jobs").json()["items"]]
-        if statuses and all(s == status for s in statuses) or time.monotonic() > deadline:
+        if (statuses and all(s == status for s in statuses)) or time.monotonic() > deadline:
             return statuses
         time.sleep(0.1)
 
