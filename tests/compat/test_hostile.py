@@ -4,6 +4,7 @@ dialect's error shape, never a 5xx, never a hang."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -251,3 +252,12 @@ def test_a_client_that_leaves_cancels_its_job(patient_idle: LiveServer) -> None:
             first = next(line for line in response.iter_lines() if line.startswith("data:"))
             assert '"role":"assistant"' in first
         assert wait_for_status(client, "canceled") == ["canceled", "canceled"]
+
+
+def test_a_stream_that_runs_out_of_time_ends_with_an_error_and_done(idle: LiveServer) -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}], "stream": True, "max_tokens": 4}
+    with httpx.Client(base_url=idle.url, headers=idle.auth_headers, timeout=30) as client:
+        with client.stream("POST", CHAT, json=body) as response:
+            data = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data:")]
+    assert data[-1] == "[DONE]"
+    assert json.loads(data[-2])["error"]["code"] == "timeout"
