@@ -35,8 +35,12 @@ def app() -> Starlette:
 
         return StreamingResponse(body(), status_code=400, media_type="application/json")
 
-    routes = [Route(f"{prefix}/{name}", handler) for prefix in ("/v1", "/sdapi/v1", "/api/v1")
-              for name, handler in (("refused", refused), ("invalid", invalid), ("fine", fine), ("plain", plain), ("huge", huge))]  # fmt: skip
+    handlers = {"refused": refused, "invalid": invalid, "fine": fine, "plain": plain, "huge": huge}
+    routes = [
+        Route(f"{prefix}/{name}", handler)
+        for prefix in ("/v1", "/sdapi/v1", "/api/v1")
+        for name, handler in handlers.items()
+    ]
     starlette = Starlette(routes=routes)
     starlette.add_middleware(CompatErrorMiddleware)
     return starlette

@@ -256,8 +256,10 @@ def test_a_client_that_leaves_cancels_its_job(patient_idle: LiveServer) -> None:
 
 def test_a_stream_that_runs_out_of_time_ends_with_an_error_and_done(idle: LiveServer) -> None:
     body = {"messages": [{"role": "user", "content": "hi"}], "stream": True, "max_tokens": 4}
-    with httpx.Client(base_url=idle.url, headers=idle.auth_headers, timeout=30) as client:
-        with client.stream("POST", CHAT, json=body) as response:
-            data = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data:")]
+    with (
+        httpx.Client(base_url=idle.url, headers=idle.auth_headers, timeout=30) as client,
+        client.stream("POST", CHAT, json=body) as response,
+    ):
+        data = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data:")]
     assert data[-1] == "[DONE]"
     assert json.loads(data[-2])["error"]["code"] == "timeout"
