@@ -41,6 +41,32 @@ class ImageGenerationRequest(_Lenient):
     negative_prompt: Annotated[str, StringConstraints(max_length=MAX_PROMPT_CHARS)] | None = None
 
 
+class ImageFormFields(BaseModel):
+    """The fields of a multipart edits or variations request (the image is a file part)."""
+
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+    prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
+    model: str | None = Field(None, max_length=64)
+    n: int = Field(1, ge=1, le=MAX_IMAGES)
+    size: Size | None = None
+    response_format: str | None = Field(None, pattern=r"^(url|b64_json)$")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    strength: float | None = Field(None, gt=0.0, le=1.0)
+
+
+class TranscriptionFields(BaseModel):
+    """The fields of a multipart transcription request (the audio is the ``file`` part)."""
+
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+    model: str | None = Field(None, max_length=64)
+    language: str | None = Field(None, pattern=r"^[a-z]{2,3}$")
+    prompt: str | None = Field(None, max_length=1000)
+    response_format: str = Field("json", pattern=r"^(json|text|srt|vtt|verbose_json)$")
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
+
+
 class ImageData(BaseModel):
     url: str | None = None
     b64_json: str | None = None

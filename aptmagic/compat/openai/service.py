@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
 
 from aptmagic.auth.principal import Principal
 from aptmagic.compat.errors import BadRequest, ModelNotFound, openai_shape
@@ -18,19 +17,19 @@ from aptmagic.compat.forms import FormInput
 from aptmagic.compat.jobs import CompatJobs, Submitted, succeeded
 from aptmagic.compat.links import SIGNED_PATH, LinkSigner
 from aptmagic.compat.openai.schemas import (
-    MAX_IMAGES,
     ChatChoice,
     ChatCompletion,
     ChatCompletionRequest,
     ChatMessageOut,
     ImageData,
+    ImageFormFields,
     ImageGenerationRequest,
     ImagesResponse,
     ModelCard,
     ModelList,
     Segment,
-    Size,
     Transcription,
+    TranscriptionFields,
     Usage,
     VerboseTranscription,
     chunk,
@@ -46,29 +45,6 @@ IMAGE_ALIASES = frozenset({"dall-e-2", "dall-e-3", "gpt-image-1"})
 CHAT_ALIASES = frozenset({"gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini"})
 AUDIO_ALIASES = frozenset({"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"})
 IMAGE_NAMES = {"width": "size", "height": "size", "num_images": "n", "num_variations": "n", "source": "image"}
-CHAT_NAMES = {"max_tokens": "max_tokens", "messages": "messages"}
-
-
-class ImageFormFields(BaseModel):
-    model_config = ConfigDict(extra="ignore", protected_namespaces=())
-
-    prompt: str | None = Field(None, max_length=1000)
-    model: str | None = Field(None, max_length=64)
-    n: int = Field(1, ge=1, le=MAX_IMAGES)
-    size: Size | None = None
-    response_format: str | None = Field(None, pattern=r"^(url|b64_json)$")
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
-    strength: float | None = Field(None, gt=0.0, le=1.0)
-
-
-class TranscriptionFields(BaseModel):
-    model_config = ConfigDict(extra="ignore", protected_namespaces=())
-
-    model: str | None = Field(None, max_length=64)
-    language: str | None = Field(None, pattern=r"^[a-z]{2,3}$")
-    prompt: str | None = Field(None, max_length=1000)
-    response_format: str = Field("json", pattern=r"^(json|text|srt|vtt|verbose_json)$")
-    temperature: float | None = Field(None, ge=0.0, le=1.0)
 
 
 class OpenAIService:
@@ -135,7 +111,7 @@ class OpenAIService:
 
     async def start_chat(self, principal: Principal, body: ChatCompletionRequest) -> Submitted:
         model = self.jobs.model_for("text", body.model, CHAT_ALIASES)
-        return await self.jobs.submit(principal, "text", model, _text_params(body), CHAT_NAMES)
+        return await self.jobs.submit(principal, "text", model, _text_params(body))
 
     async def chat(self, principal: Principal, body: ChatCompletionRequest, request: Request) -> ChatCompletion:
         submitted = await self.start_chat(principal, body)
