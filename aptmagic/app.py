@@ -17,6 +17,7 @@ from aptmagic.audit.endpoints import build_router as audit_export_router
 from aptmagic.auth.endpoints import build_admin_router, build_auth_router
 from aptmagic.auth.middleware import AuthMiddleware
 from aptmagic.auth.pages import build_router as auth_pages_router
+from aptmagic.compat import install_compat
 from aptmagic.config import Settings
 from aptmagic.core.errors import install_error_handlers
 from aptmagic.core.health import build_router as health_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuthMiddleware)  # inside the security middleware, so its answers get the same headers
     app.add_middleware(RateLimitMiddleware, by="ip")  # before authentication, so failed credentials count too
     install_security(app, settings)
+    install_compat(app)  # /v1 and /sdapi/v1; its error hook goes outside the middleware above
     observability_http.install(app, Metrics())  # outermost of these: sees every answer, 401s and 429s too
     routers = (jobs_router(), assets_router(), models_router(), uploads_router(), build_auth_router(), build_admin_router(),
                usage_router(), webhooks_router(), audit_export_router())

@@ -1,4 +1,4 @@
-"""The aptmagic command: serve, migrate, models."""
+"""The aptmagic command: serve, migrate, models, user; and the client commands (aptmagic.client.cli)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aptmagic.client.cli import register as register_client_commands
+
 app = typer.Typer(help="aptmagic: self-hostable generative AI.", no_args_is_help=True, add_completion=False)
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+register_client_commands(app)  # generate, vary, caption, chat, transcribe: against a server
 console = Console()
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for database, blobs and models.")]

@@ -20,6 +20,8 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
     "/static/",
     # A presigned PUT: its signed, expiring, single-use token is the credential.
     "/api/v1/uploads/presigned/",
+    # A generated file behind a signed, expiring link (OpenAI's response_format=url).
+    "/v1/files/signed/",
 )
 
 

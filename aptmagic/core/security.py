@@ -203,6 +203,23 @@ def is_upload_route(method: str, path: str) -> bool:
     )
 
 
+MEDIA_BODY_ROUTES = frozenset(
+    {
+        "/v1/images/edits",
+        "/v1/images/variations",
+        "/v1/audio/transcriptions",
+        "/sdapi/v1/img2img",
+        "/sdapi/v1/interrogate",
+    }
+)
+BASE64_OVERHEAD = 4 / 3 + 0.01  # A1111 clients send images as base64 inside JSON
+
+
+def is_media_body_route(method: str, path: str) -> bool:
+    """The compat routes that carry a file in their body: bounded by ``upload_max_bytes``."""
+    return method == "POST" and path.rstrip("/") in MEDIA_BODY_ROUTES
+
+
 CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 CORS_EXPOSE_HEADERS = ("Location", "ETag", "Retry-After", "Content-Disposition")
 
@@ -210,7 +227,16 @@ CORS_EXPOSE_HEADERS = ("Location", "ETag", "Retry-After", "Content-Disposition")
 def install_security(app: FastAPI, settings: Settings, extra_cors_headers: Iterable[str] = ()) -> None:
     """Body limit (inner), CORS (around it, so a 413 is readable cross-origin), and the
     security headers around the whole stack."""
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.request_max_bytes, exempt=is_upload_route)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.request_max_bytes,
+        exempt=lambda method, path: is_upload_route(method, path) or is_media_body_route(method, path),
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=int(settings.upload_max_bytes * BASE64_OVERHEAD) + 64 * 1024,
+        exempt=lambda method, path: not is_media_body_route(method, path),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -43,7 +43,11 @@ def assert_refused(response: httpx.Response, path: str, method: str) -> None:
         assert response.headers["location"].startswith("/login?next="), response.headers
         return
     assert response.status_code in (401, 403), (method, path, response.status_code, response.text)
-    assert error_code(response) in ("unauthorized", "forbidden", "csrf_failed")
+    if path.startswith("/sdapi/"):  # the A1111-compatible API answers in A1111's error shape (aptmagic.compat)
+        assert response.json()["detail"], response.text
+        return
+    # The OpenAI-compatible API (/v1) answers in OpenAI's error shape, whose 401 code is invalid_api_key.
+    assert error_code(response) in ("unauthorized", "forbidden", "csrf_failed", "invalid_api_key")
 
 
 def test_the_allowlist_is_small_and_known() -> None:

@@ -1,0 +1,1 @@
+"""AUTOMATIC1111-compatible routes under /sdapi/v1."""
