@@ -24,8 +24,10 @@ from aptmagic.core.services import build_services
 from aptmagic.inference.endpoints import build_router as models_router
 from aptmagic.jobs.endpoints import build_router as jobs_router
 from aptmagic.jobs.tasks import task_names
+from aptmagic.moderation.endpoints import build_router as moderation_router
 from aptmagic.quotas.endpoints import build_router as usage_router
 from aptmagic.quotas.ratelimit import RateLimitMiddleware
+from aptmagic.social.endpoints import build_router as social_router
 from aptmagic.uploads.endpoints import build_router as uploads_router
 from aptmagic.web.docs import install_docs
 from aptmagic.web.endpoints import build_router as web_router
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security(app, settings)
     routers = (jobs_router(), assets_router(), models_router(), uploads_router(), build_auth_router(), build_admin_router(),
                usage_router())
+    routers += (social_router(), moderation_router())
     for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router())

@@ -20,10 +20,13 @@ from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEventBus
 from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
+from aptmagic.moderation.blocklist import Blocklist, load_blocklist
+from aptmagic.moderation.service import ModerationService
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.factory import create_queue
 from aptmagic.quotas.ratelimit import MemoryRateLimiter, RateLimiter
 from aptmagic.quotas.service import QuotaService
+from aptmagic.social.service import SocialService
 from aptmagic.storage.base import BlobStore
 from aptmagic.storage.factory import create_blob_store
 from aptmagic.uploads.service import UploadService
@@ -50,6 +53,9 @@ class Services:
     auth: AuthService
     quotas: QuotaService
     limiter: RateLimiter
+    blocklist: Blocklist
+    social: SocialService
+    moderation: ModerationService
 
     def start(self) -> None:
         if self.settings.auto_migrate:
@@ -91,9 +97,11 @@ def build_services(settings: Settings) -> Services:
     queue = create_queue(settings)
     assets = AssetService(store)
     quotas = QuotaService(settings)
+    blocklist = load_blocklist(settings.moderation_blocklist, settings.moderation_blocklist_file)
+    social = SocialService(blocklist)
     jobs = JobService(
         registry=registry, queue=queue, assets=assets, events=events, cancels=cancels, max_attempts=settings.max_attempts,
-        quotas=quotas,
+        quotas=quotas, blocklist=blocklist,
     )
     runner = JobRunner(
         session_factory=session_factory,
@@ -111,5 +119,5 @@ def build_services(settings: Settings) -> Services:
     auth = AuthService(settings)
     return Services(
         settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper,
-        auth, quotas, MemoryRateLimiter(),
+        auth, quotas, MemoryRateLimiter(), blocklist=blocklist, social=social, moderation=ModerationService(social),
     )

@@ -25,6 +25,7 @@ from aptmagic.jobs.models import Job, JobOutput, JobStatus
 from aptmagic.jobs.repository import JobFilters, JobRepository
 from aptmagic.jobs.params import SourceParams
 from aptmagic.jobs.tasks import JobCreateBase, LimitViolation, TaskParams
+from aptmagic.moderation.blocklist import Blocklist, check_job_params
 from aptmagic.queue.base import JobQueue
 from aptmagic.quotas.service import QuotaService
 
@@ -40,6 +41,7 @@ class JobService:
         cancels: CancelSignals,
         max_attempts: int,
         quotas: QuotaService | None = None,
+        blocklist: Blocklist | None = None,
     ) -> None:
         self.registry = registry
         self.queue = queue
@@ -48,10 +50,12 @@ class JobService:
         self.cancels = cancels
         self.max_attempts = max_attempts
         self.quotas = quotas
+        self.blocklist = blocklist
 
     def submit(self, session: Session, body: JobCreateBase, viewer: Principal | None = None) -> Job:
         spec = self._model_for(body)
         params = self._resolve_params(body.params, spec)
+        check_job_params(self.blocklist, params)  # a blocked term in a prompt: 422 blocked_content
         self._check_sources(session, params, viewer)
         params_json = params.model_dump(mode="json")
         job = Job(
