@@ -18,10 +18,11 @@ class BlockedContent(AppError):
     status_code = 422
     code = "blocked_content"
 
-    def __init__(self, field: str, loc: list[str | int]) -> None:
-        name = field.replace("_", " ")
+    def __init__(self, field: str, loc: list[str | int], label: str | None = None) -> None:
+        """``label``: how the message names the field (default: "the <field>"); the term is never echoed."""
+        label = label or f"the {field.replace('_', ' ')}"
         super().__init__(
-            f"the {name} contains a blocked term; please rephrase it",
+            f"{label} contains a blocked term",
             details=[{"field": field, "loc": loc, "msg": "contains a blocked term", "type": "blocked_content"}],
         )
 
@@ -39,14 +40,17 @@ class Blocklist:
     def matches(self, text: str) -> bool:
         return self._pattern is not None and self._pattern.search(normalise(text)) is not None
 
-    def check(self, fields: Mapping[str, str | Iterable[str] | None], loc_prefix: tuple[str, ...] = ("body",)) -> None:
+    def check(
+        self, fields: Mapping[str, str | Iterable[str] | None], loc_prefix: tuple[str, ...] = ("body",),
+        labels: Mapping[str, str] | None = None,
+    ) -> None:  # fmt: skip
         """Raise BlockedContent naming the first field that holds a blocked term."""
         if self._pattern is None:
             return
         for field, value in fields.items():
             values = [value] if isinstance(value, str) else list(value or [])
             if any(self.matches(v) for v in values):
-                raise BlockedContent(field, [*loc_prefix, field])
+                raise BlockedContent(field, [*loc_prefix, field], (labels or {}).get(field))
 
 
 def _compile(terms: list[str]) -> re.Pattern[str]:
@@ -81,4 +85,4 @@ def job_text_fields(params: object) -> dict[str, list[str]]:
 def check_job_params(blocklist: Blocklist | None, params: object) -> None:
     """The hook at job submit: a blocked term in a prompt answers 422 blocked_content."""
     if blocklist is not None:
-        blocklist.check(job_text_fields(params), ("body", "params"))
+        blocklist.check(job_text_fields(params), ("body", "params"), {"messages": "a message"})

@@ -70,8 +70,8 @@ class SocialService:
         author_id = me(viewer)
         asset, job = self._own_output(session, body.asset_id, author_id)
         self._check_text(body.title, body.caption, body.tags)
-        self.blocklist.check({f: job.params.get(f) for f in PROMPT_FIELDS if isinstance(job.params.get(f), str)},
-                             ("job", "params"))  # fmt: skip
+        prompts = {f: job.params.get(f) for f in PROMPT_FIELDS if isinstance(job.params.get(f), str)}
+        self.blocklist.check(prompts, ("body", "asset_id"), {f: f"the {f.replace('_', ' ')} of this image" for f in prompts})
         post = Post(
             author_id=author_id, asset_id=asset.id, job_id=job.id, title=body.title, caption=body.caption,
             tags=body.tags, visibility=body.visibility, provenance=_provenance(job), created_at=utcnow(),
@@ -96,7 +96,7 @@ class SocialService:
         return asset, job
 
     def _check_text(self, title: str | None, caption: str | None, tags: list[str] | None) -> None:
-        self.blocklist.check({"title": title, "caption": caption, "tags": tags})
+        self.blocklist.check({"title": title, "caption": caption, "tags": tags}, labels={"tags": "a tag"})
 
     def get(self, session: Session, post_id: str, viewer: Principal) -> Post:
         post = PostRepository(session).get(post_id) if len(post_id) <= 64 else None
@@ -194,7 +194,7 @@ class SocialService:
     def add_comment(self, session: Session, viewer: Principal, post_id: str, body: str) -> Comment:
         author_id = me(viewer)
         post = self.get(session, post_id, viewer)
-        self.blocklist.check({"comment": body}, ("body",))
+        self.blocklist.check({"body": body}, labels={"body": "the comment"})
         comment = Comment(post_id=post.id, author_id=author_id, body=body, created_at=utcnow())
         CommentRepository(session).add(comment)
         PostRepository(session).add_to_count(post.id, "comment_count", 1)
