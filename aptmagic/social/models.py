@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aptmagic.db.base import Base, IdMixin, TimestampMixin, UTCDateTime
@@ -30,8 +30,6 @@ class Post(IdMixin, TimestampMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, doc="In the author's order; post_tags indexes them.")
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.public)
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, doc="task, model, version, seed, params of the job.")
-    like_count: Mapped[int] = mapped_column(Integer, default=0)
-    comment_count: Mapped[int] = mapped_column(Integer, default=0)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden_reason: Mapped[str | None] = mapped_column(String(16))
     hidden_by: Mapped[str | None] = mapped_column(String(32))
@@ -53,7 +51,10 @@ class PostTag(Base):
 
 
 class Like(TimestampMixin, Base):
-    """One row per (post, user): the primary key is what makes liking idempotent."""
+    """One row per (post, user): the primary key is what makes liking idempotent.
+
+    Like and comment counts are counted from the rows when read (an index range per post), never
+    kept in a counter that a deleted account's cascade would leave stale."""
 
     __tablename__ = "post_likes"
 

@@ -83,16 +83,17 @@ class PostRepository(Repository[Post]):
         if tags:
             self.session.execute(insert(PostTag), [{"post_id": post_id, "tag": tag} for tag in tags])
 
-    def add_to_count(self, post_id: str, column: str, delta: int) -> None:
-        counter = getattr(Post, column)
-        self.session.execute(
-            update(Post).where(Post.id == post_id).values({counter: counter + delta})
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
+    def counts(self, post_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(likes, comments) per post, counted from the rows."""
+        if not post_ids:
+            return {}
+        likes = dict(self._grouped(Like.post_id, post_ids))
+        comments = dict(self._grouped(Comment.post_id, post_ids))
+        return {pid: (likes.get(pid, 0), comments.get(pid, 0)) for pid in post_ids}
 
-    def read_counts(self, post_id: str) -> tuple[int, int]:
-        row = self.session.execute(select(Post.like_count, Post.comment_count).where(Post.id == post_id)).one()
-        return int(row[0]), int(row[1])
+    def _grouped(self, column: Any, post_ids: list[str]) -> list[tuple[str, int]]:
+        query = select(column, func.count()).where(column.in_(post_ids)).group_by(column)
+        return [(row[0], int(row[1])) for row in self.session.execute(query).all()]
 
 
 def _insert_ignore(session: Any, table: Any, values: dict[str, Any]) -> bool:

@@ -74,8 +74,7 @@ class SocialService:
         self.blocklist.check(prompts, ("body", "asset_id"), {f: f"the {f.replace('_', ' ')} of this image" for f in prompts})
         post = Post(
             author_id=author_id, asset_id=asset.id, job_id=job.id, title=body.title, caption=body.caption,
-            tags=body.tags, visibility=body.visibility, provenance=_provenance(job), created_at=utcnow(),
-            like_count=0, comment_count=0, hidden=False,
+            tags=body.tags, visibility=body.visibility, provenance=_provenance(job), created_at=utcnow(), hidden=False,
         )  # fmt: skip
         repo = PostRepository(session)
         repo.add(post)
@@ -178,11 +177,12 @@ class SocialService:
     def like(self, session: Session, viewer: Principal, post_id: str, liked: bool) -> LikeState:
         user_id = me(viewer)
         post = self.get(session, post_id, viewer)
-        likes, repo = LikeRepository(session), PostRepository(session)
-        changed = likes.add(post.id, user_id, utcnow()) if liked else likes.remove(post.id, user_id)
-        if changed:  # only the request that added (or removed) the row moves the count
-            repo.add_to_count(post.id, "like_count", 1 if liked else -1)
-        return LikeState(liked=liked, like_count=repo.read_counts(post.id)[0])
+        likes = LikeRepository(session)
+        if liked:
+            likes.add(post.id, user_id, utcnow())  # the (post, user) key: a second like adds nothing
+        else:
+            likes.remove(post.id, user_id)
+        return LikeState(liked=liked, like_count=PostRepository(session).counts([post.id])[post.id][0])
 
     def comments(self, session: Session, viewer: Principal, post_id: str, cursor: str | None, limit: int
                  ) -> tuple[Sequence[Comment], str | None]:  # fmt: skip
@@ -197,7 +197,6 @@ class SocialService:
         self.blocklist.check({"body": body}, labels={"body": "the comment"})
         comment = Comment(post_id=post.id, author_id=author_id, body=body, created_at=utcnow())
         CommentRepository(session).add(comment)
-        PostRepository(session).add_to_count(post.id, "comment_count", 1)
         session.flush()
         return comment
 
@@ -212,7 +211,6 @@ class SocialService:
             AuthService.audit(session, "comment.delete", actor_id=viewer.user_id, target_type="comment", target_id=comment.id,
                        ip=ip, details={"author": comment.author_id, "post": comment.post_id})  # fmt: skip
         CommentRepository(session).delete(comment)
-        PostRepository(session).add_to_count(comment.post_id, "comment_count", -1)
         session.flush()
 
     def follow(self, session: Session, viewer: Principal, username: str, following: bool) -> FollowState:

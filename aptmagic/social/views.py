@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from aptmagic.auth.principal import Principal
 from aptmagic.social.models import Comment, Post
-from aptmagic.social.repository import LikeRepository, UserLookup
+from aptmagic.social.repository import LikeRepository, PostRepository, UserLookup
 from aptmagic.social.schemas import (
     CommentRead,
     PostRead,
@@ -22,15 +22,17 @@ DELETED_USER = "[deleted]"
 
 def post_reads(session: Session, posts: Sequence[Post], viewer: Principal) -> list[PostRead]:
     names = UserLookup(session).names({post.author_id for post in posts})
-    liked = LikeRepository(session).liked_among(viewer.user_id, [p.id for p in posts]) if viewer.user_id else set()
-    return [_post_read(post, names, post.id in liked, viewer) for post in posts]
+    ids = [p.id for p in posts]
+    liked = LikeRepository(session).liked_among(viewer.user_id, ids) if viewer.user_id else set()
+    counts = PostRepository(session).counts(ids)
+    return [_post_read(post, names, counts[post.id], post.id in liked, viewer) for post in posts]
 
 
 def post_read(session: Session, post: Post, viewer: Principal) -> PostRead:
     return post_reads(session, [post], viewer)[0]
 
 
-def _post_read(post: Post, names: dict[str, str], liked: bool, viewer: Principal) -> PostRead:
+def _post_read(post: Post, names: dict[str, str], counts: tuple[int, int], liked: bool, viewer: Principal) -> PostRead:
     provenance = post.provenance or {}
     return PostRead(
         id=post.id,
@@ -42,8 +44,8 @@ def _post_read(post: Post, names: dict[str, str], liked: bool, viewer: Principal
         tags=list(post.tags or []),
         visibility=Visibility(post.visibility),
         created_at=post.created_at,
-        like_count=post.like_count,
-        comment_count=post.comment_count,
+        like_count=counts[0],
+        comment_count=counts[1],
         liked_by_me=liked,
         hidden=post.hidden,
         hidden_reason=post.hidden_reason if viewer.can_see(post.author_id) else None,

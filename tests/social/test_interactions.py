@@ -109,3 +109,29 @@ def test_follow_unfollow_and_profiles(make_user: type[User]) -> None:
     assert myself.status_code == 422 and error_of(myself)["code"] == "validation_error"
     assert bob.http.put("/api/v1/users/no-such-user/follow").status_code == 404
     assert bob.http.get("/api/v1/users/no-such-user").status_code == 404
+
+
+def test_counts_stay_true_when_an_account_is_deleted(make_user: type[User]) -> None:
+    alice, bob, admin = make_user(), make_user(), make_user(admin=True)
+    post = alice.post()
+    bobs = bob.post()
+    bob.http.put(f"{POSTS}/{post['id']}/like")
+    bob.http.post(f"{POSTS}/{post['id']}/comments", json={"body": "bye"})
+    alice.http.put(f"/api/v1/users/{bob.name}/follow")
+    assert alice.http.get(f"{POSTS}/{post['id']}").json()["like_count"] == 1
+    assert admin.http.delete(f"/api/v1/admin/users/{bob.id}").status_code == 204
+    seen = alice.http.get(f"{POSTS}/{post['id']}").json()
+    assert (seen["like_count"], seen["comment_count"]) == (0, 0)
+    assert alice.http.get(f"{POSTS}/{bobs['id']}").status_code == 404
+    assert alice.http.get(f"/api/v1/users/{alice.name}").json()["following_count"] == 0
+
+
+def test_a_shared_image_keeps_its_job_until_the_post_goes(make_user: type[User]) -> None:
+    alice = make_user()
+    post = alice.post()
+    job_id = post["provenance"]["job_id"]
+    refused = alice.http.delete(f"/api/v1/jobs/{job_id}")
+    assert refused.status_code == 409, refused.text
+    assert alice.http.get(f"{POSTS}/{post['id']}/image").status_code == 200
+    assert alice.http.delete(f"{POSTS}/{post['id']}").status_code == 204
+    assert alice.http.delete(f"/api/v1/jobs/{job_id}").status_code == 204

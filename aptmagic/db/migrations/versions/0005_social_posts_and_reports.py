@@ -41,8 +41,6 @@ def upgrade() -> None:
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('visibility', sa.String(length=16), nullable=False),
     sa.Column('provenance', sa.JSON(), nullable=False),
-    sa.Column('like_count', sa.Integer(), nullable=False),
-    sa.Column('comment_count', sa.Integer(), nullable=False),
     sa.Column('hidden', sa.Boolean(), nullable=False),
     sa.Column('hidden_reason', sa.String(length=16), nullable=True),
     sa.Column('hidden_by', sa.String(length=32), nullable=True),
