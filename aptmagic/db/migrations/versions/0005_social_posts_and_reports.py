@@ -11,8 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-import aptmagic.db.base  # noqa: F401 (UTCDateTime)
+import aptmagic.db.base
 
 revision: str = '0005'
 down_revision: str | None = '0004'
