@@ -18,6 +18,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from aptmagic.auth.models import User
 from aptmagic.core.repository import Repository
@@ -95,11 +96,18 @@ class PostRepository(Repository[Post]):
         return [(row[0], int(row[1])) for row in self.session.execute(query).all()]
 
 
+class GoneMeanwhile(Exception):
+    """A row the insert points at was deleted by a concurrent request."""
+
+
 def _insert_ignore(session: Any, table: Any, values: dict[str, Any]) -> bool:
     """INSERT that does nothing when the row's key exists; True when a row was added."""
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    result = session.execute(module.insert(table).values(**values).on_conflict_do_nothing())
+    try:
+        result = session.execute(module.insert(table).values(**values).on_conflict_do_nothing())
+    except IntegrityError as exc:  # a foreign key: the post or user went away after it was read
+        raise GoneMeanwhile() from exc
     return bool(result.rowcount)
 
 

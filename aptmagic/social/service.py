@@ -28,6 +28,7 @@ from aptmagic.social.models import Comment, Post, Visibility
 from aptmagic.social.repository import (
     CommentRepository,
     FollowRepository,
+    GoneMeanwhile,
     LikeRepository,
     PostFilters,
     PostRepository,
@@ -179,7 +180,10 @@ class SocialService:
         post = self.get(session, post_id, viewer)
         likes = LikeRepository(session)
         if liked:
-            likes.add(post.id, user_id, utcnow())  # the (post, user) key: a second like adds nothing
+            try:
+                likes.add(post.id, user_id, utcnow())  # the (post, user) key: a second like adds nothing
+            except GoneMeanwhile:
+                raise NotFound(f"post {post_id!r} not found") from None
         else:
             likes.remove(post.id, user_id)
         return LikeState(liked=liked, like_count=PostRepository(session).counts([post.id])[post.id][0])
@@ -220,7 +224,10 @@ class SocialService:
             raise InvalidRequest.field(["path", "username"], "you cannot follow yourself")
         follows = FollowRepository(session)
         if following:
-            follows.add(user_id, target.id, utcnow())
+            try:
+                follows.add(user_id, target.id, utcnow())
+            except GoneMeanwhile:
+                raise NotFound(f"user {username!r} not found") from None
         else:
             follows.remove(user_id, target.id)
         return FollowState(following=following, follower_count=follows.followers(target.id))
