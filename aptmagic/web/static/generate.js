@@ -257,10 +257,10 @@
 
   function showActions(job) {
     ui.actions.replaceChildren();
-    ui.actions.appendChild(link("/jobs/" + encodeURIComponent(job.id), "Open job"));
     if (job.status === "succeeded" && KIND === "images" && job.outputs && job.outputs.length) {
-      ui.actions.appendChild(link("/jobs/" + encodeURIComponent(job.id) + "#share", "Share"));
+      ui.actions.appendChild(link("/jobs/" + encodeURIComponent(job.id) + "#share", "Share", "button"));
     }
+    ui.actions.appendChild(link("/jobs/" + encodeURIComponent(job.id), "Open job", "download"));
     if (job.status === "succeeded" && job.result) {
       const formats = Array.isArray(job.result.segments) && job.result.segments.length ? ["txt", "srt", "vtt", "json"] : ["txt", "json"];
       formats.forEach((f) => {
