@@ -35,6 +35,7 @@ class TaskForm:
     blurb: str
     controls: tuple[Control, ...]
     accept: str = ""  # the file types its source takes
+    formats: str = ""  # the same, said for people
     result: str = "text"  # images, text or transcript
     streams: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -85,7 +86,7 @@ FORMS: tuple[TaskForm, ...] = (
             Control("num_variations", "Variations", "int", min=1, max=8, default=4),
             STEPS, NEGATIVE, GUIDANCE, SEED,
         ),
-        accept=IMAGE_TYPES, result="images",
+        accept=IMAGE_TYPES, formats="PNG, JPEG or WebP", result="images",
     ),
     TaskForm(
         "caption", "Caption", "A caption for an image or a video, in the tone and length you want.",
@@ -97,7 +98,7 @@ FORMS: tuple[TaskForm, ...] = (
                     advanced=True, placeholder="—"),
             SEED,
         ),
-        accept=f"{IMAGE_TYPES},{VIDEO_TYPES}",
+        accept=f"{IMAGE_TYPES},{VIDEO_TYPES}", formats="An image (PNG, JPEG, WebP) or a video (MP4, WebM, MOV)",
     ),
     TaskForm(
         "text", "Text", "Chat with the language model; the answer streams in as it is written.",
@@ -133,7 +134,8 @@ FORMS: tuple[TaskForm, ...] = (
                     placeholder="auto"),
             Control("timestamps", "Timed segments", "bool", default=True),
         ),
-        accept=f"{AUDIO_TYPES},{VIDEO_TYPES}", result="transcript",
+        accept=f"{AUDIO_TYPES},{VIDEO_TYPES}", formats="Audio (WAV, MP3, M4A, OGG, FLAC) or a video (MP4, WebM, MOV)",
+        result="transcript",
     ),
 )
 BY_TASK = {form.task: form for form in FORMS}

@@ -65,8 +65,13 @@ def generate_context(
         "form": form, "forms": FORMS, "models": models, "model": chosen,
         "defaults": chosen.default_params if chosen else {}, "limits": chosen.limits if chosen else {},
         "values": values, "remix": remix_job, "remix_post": remix_post, "recent": [JobRead.of(job) for job in jobs],
-        "title": form.title,
+        "title": form.title, "upload": upload_limits(services),
     }  # fmt: skip
+
+
+def upload_limits(services: Services) -> dict[str, Any]:
+    settings = services.settings
+    return {"max_mb": round(settings.upload_max_bytes / 2**20), "max_minutes": f"{settings.upload_max_media_seconds / 60:g}"}
 
 
 def build_router() -> APIRouter:

@@ -8,7 +8,13 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, create_account, wait_for
-from tests.jobs.conftest import JOBS, assert_error, assert_validation_error, fresh_seed, job_body
+from tests.jobs.conftest import (
+    JOBS,
+    assert_error,
+    assert_validation_error,
+    fresh_seed,
+    job_body,
+)
 
 
 def post_job(client: httpx.Client, prompt: str, **params: object) -> dict[str, object]:

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import LiveServer
-from tests.web.conftest import Shots, Watched, assert_clean, needs_browser, open_page, sign_up
+from tests.web.conftest import (
+    Shots,
+    Watched,
+    assert_clean,
+    needs_browser,
+    open_page,
+    sign_up,
+)
 
 XSS_PROMPT = 'a lighthouse at dawn <img src=x id=injected-prompt onerror="alert(1)">'
 XSS_TITLE = '<script>alert("title")</script>Dawn light'

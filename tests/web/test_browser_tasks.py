@@ -14,7 +14,15 @@ from PIL import Image
 
 from tests.conftest import LiveServer, create_account
 from tests.inference.test_whisper import wav_bytes
-from tests.web.conftest import PASSWORD, Shots, Watched, assert_clean, needs_browser, open_page, sign_up
+from tests.web.conftest import (
+    PASSWORD,
+    Shots,
+    Watched,
+    assert_clean,
+    needs_browser,
+    open_page,
+    sign_up,
+)
 
 DONE = "() => ['succeeded', 'failed', 'canceled'].includes(document.getElementById('result-card').dataset.state)"
 # Records whether streamed text was ever on the page before the job ended.
