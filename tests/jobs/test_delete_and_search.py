@@ -145,3 +145,15 @@ def test_delete_needs_credentials_and_the_generate_scope(idle_live: LiveServer) 
     reader = create_account(idle_live.services, "reader", scopes=("read",))
     with httpx.Client(base_url=idle_live.url, headers=reader.headers, timeout=30) as client:
         assert_error(client.delete(f"{JOBS}/whatever"), 403, "forbidden")
+
+
+def test_delete_of_a_job_whose_image_is_a_post_is_409_until_the_post_goes(live: LiveServer, client: httpx.Client) -> None:
+    job = wait_for(client, str(post_job(client, "shared as a post")["id"]))
+    post = client.post("/api/v1/posts", json={"asset_id": job["outputs"][0]["asset_id"], "title": "mine"})
+    assert post.status_code == 201, post.text
+    error = assert_error(client.delete(f"{JOBS}/{job['id']}"), 409, "conflict")
+    assert "post" in error["message"]
+    assert client.get(f"{JOBS}/{job['id']}").status_code == 200, "nothing was deleted"
+    assert client.get(job["outputs"][0]["url"]).status_code == 200
+    assert client.delete(f"/api/v1/posts/{post.json()['id']}").status_code == 204
+    assert client.delete(f"{JOBS}/{job['id']}").status_code == 204
