@@ -260,6 +260,7 @@ def test_page_renders_under_the_served_policy(browser: Any, live: LiveServer) ->
 
 
 @needs_browser
+@pytest.mark.timeout(360)  # it opens every operation of the schema, which grows with each feature
 def test_api_docs_render_and_try_it_out_under_the_served_policy(browser: Any, live: LiveServer) -> None:
     page, problems, response = open_page(browser, f"{live.url}/docs")
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
