@@ -50,7 +50,7 @@ def build_router() -> APIRouter:
             posts, next_cursor = services.social.feed(session, principal, kind, None, FEED_LIMIT, chosen)  # type: ignore[arg-type]
         return PAGES.render(
             request, "feed.html", principal, active="feed", title="Feed", tabs=FEED_TABS, kind=kind, tag=chosen,
-            posts=post_reads(session, posts, principal), next_cursor=next_cursor, error=error,
+            posts=post_reads(session, posts, principal), next_cursor=next_cursor, error=error, limit=FEED_LIMIT,
         )  # fmt: skip
 
     @router.get("/posts/{post_id}", response_class=HTMLResponse)
@@ -85,7 +85,7 @@ def build_router() -> APIRouter:
         return PAGES.render(
             request, "profile.html", principal, active="profile", title=found.username, profile=found,
             posts=post_reads(session, posts, principal), next_cursor=next_cursor,
-            mine=found.id == principal.user_id,
+            mine=found.id == principal.user_id, limit=FEED_LIMIT,
         )  # fmt: skip
 
     return router

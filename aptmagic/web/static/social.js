@@ -35,12 +35,14 @@
     const list = $("posts");
     const sep = more.dataset.api.includes("?") && !more.dataset.api.endsWith("?") ? "&" : "";
     more.setAttribute("aria-disabled", "true");
-    api("GET", more.dataset.api + sep + "limit=24&cursor=" + encodeURIComponent(more.dataset.cursor)).then((res) => {
+    const limit = encodeURIComponent(more.dataset.limit || "24");
+    api("GET", more.dataset.api + sep + "limit=" + limit + "&cursor=" + encodeURIComponent(more.dataset.cursor)).then((res) => {
       more.removeAttribute("aria-disabled");
       if (!res.ok) { window.App.toast(window.App.message(res)); return; }
       res.data.items.forEach((post) => list.appendChild(postCard(post)));
       const status = $("feed-status");
-      if (status) status.textContent = res.data.items.length + " more posts loaded.";
+      const n = res.data.items.length;
+      if (status) status.textContent = n + (n === 1 ? " more post loaded." : " more posts loaded.");
       if (res.data.next_cursor) more.dataset.cursor = res.data.next_cursor;
       else more.closest(".actions").remove();
     });
