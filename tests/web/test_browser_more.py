@@ -9,7 +9,14 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, wait_for
-from tests.web.conftest import PASSWORD, Shots, assert_clean, needs_browser, open_page, sign_up
+from tests.web.conftest import (
+    PASSWORD,
+    Shots,
+    assert_clean,
+    needs_browser,
+    open_page,
+    sign_up,
+)
 
 
 def five_posts(live: LiveServer) -> list[str]:
@@ -34,7 +41,7 @@ def test_feed_loads_more_with_the_cursor(browser: Any, live: LiveServer, shots: 
     sign_up(viewer, "viewer")
     page = viewer.page
     page.goto(f"{live.url}/feed")
-    ids = lambda: page.eval_on_selector_all("#posts .post-card", "cards => cards.map(c => c.dataset.id)")  # noqa: E731
+    ids = lambda: page.eval_on_selector_all("#posts .post-card", "cards => cards.map(c => c.dataset.id)")
     assert ids() == expected[:2]
     page.click("#load-more")
     page.wait_for_function("() => document.querySelectorAll('#posts .post-card').length === 4")
