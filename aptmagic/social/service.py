@@ -146,6 +146,8 @@ class SocialService:
         filters = PostFilters(tag=tag, followed_by=me(viewer) if kind == "following" else None)
         repo = PostRepository(session)
         if kind in TOP_WINDOWS:
+            if after is not None and after.score is None:
+                raise InvalidRequest.field(["query", "cursor"], "this cursor belongs to another feed kind")
             rows = repo.top(filters, utcnow() - TOP_WINDOWS[kind], after, limit + 1)
             more, rows = len(rows) > limit, rows[:limit]
             last = rows[-1] if more and rows else None

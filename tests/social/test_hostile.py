@@ -91,3 +91,28 @@ def test_read_only_keys_cannot_write(social_live: LiveServer, target: tuple[User
     with key_client(social_live, reader) as http:
         assert http.get(f"{POSTS}/{post['id']}").status_code == 200
         assert http.put(f"{POSTS}/{post['id']}/like").status_code == 403
+
+
+def test_a_cursor_of_another_feed_kind_is_refused(target: tuple[User, dict], make_user: type[User]) -> None:
+    alice, _ = target
+    alice.post()
+    newest = alice.http.get("/api/v1/feed", params={"limit": 1}).json()["next_cursor"]
+    assert newest
+    refused = alice.http.get("/api/v1/feed", params={"kind": "top_day", "cursor": newest})
+    assert refused.status_code == 422 and error_of(refused)["details"][0]["loc"] == ["query", "cursor"]
+
+
+def test_browser_sessions_need_the_csrf_token(social_live: LiveServer, target: tuple[User, dict]) -> None:
+    from tests.auth.conftest import sign_up
+
+    _, post = target
+    client, _ = sign_up(social_live)
+    try:
+        assert client.put(f"{POSTS}/{post['id']}/like").json()["liked"] is True
+        token = client.headers.pop("X-CSRF-Token")
+        refused = client.post(f"{POSTS}/{post['id']}/comments", json={"body": "no token"})
+        assert refused.status_code == 403 and error_of(refused)["code"] == "csrf_failed"
+        client.headers["X-CSRF-Token"] = token
+        assert client.post(f"{POSTS}/{post['id']}/comments", json={"body": "with token"}).status_code == 201
+    finally:
+        client.close()
