@@ -3,12 +3,14 @@ event stream fails, API keys shown once and revoked, and the password change."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, wait_for
+from aptmagic.config import Settings
+from tests.conftest import LiveServer, start_server, wait_for
 from tests.web.conftest import (
     PASSWORD,
     Shots,
@@ -131,3 +133,25 @@ def test_api_keys_and_password_change(browser: Any, live: LiveServer, shots: Sho
     page.click("#submit")
     page.wait_for_url(f"{live.url}/")
     assert_clean(user)
+
+
+@needs_browser
+@pytest.mark.timeout(300)
+def test_blocked_terms_show_under_their_field(browser: Any, make_settings: Callable[..., Settings]) -> None:
+    server = start_server(make_settings(moderation_blocklist=["forbiddenword"]), account=False)
+    try:
+        user = open_page(browser, server.url)
+        sign_up(user, "blocked")
+        page = user.page
+        page.fill("#prompt", "a ForbiddenWord at dawn")
+        page.click("#submit")
+        page.locator("#prompt-error").wait_for(state="visible")
+        assert page.text_content("#error") == "the prompt contains a blocked term"
+        assert page.evaluate("() => document.activeElement.id") == "prompt"
+        page.goto(f"{server.url}/?task=text")
+        page.fill("#message", "say forbiddenword")
+        page.click("#submit")
+        page.locator("#message-error").wait_for(state="visible")
+        assert_clean(user)
+    finally:
+        server.stop()

@@ -205,6 +205,8 @@ def test_report_and_hide_from_the_moderation_queue(browser: Any, live: LiveServe
     admin.page.wait_for_url(f"{live.url}/")
     assert admin.page.locator("nav a[href='/admin']").count() == 1
     admin.page.goto(f"{live.url}/admin")
+    admin.page.locator("#users tr", has_text="reader").locator("select[data-field='plan']").select_option("pro")
+    admin.page.locator("#toast:has-text('reader is now user on pro')").wait_for()
     shots.take(admin.page, "25-admin")
     admin.page.goto(f"{live.url}/admin/moderation")
     report = admin.page.locator("#reports li.report").first

@@ -318,3 +318,19 @@ def test_a_hostile_username_in_the_database_renders_inert(server: LiveServer, an
     text = ann.get(f"/posts/{post_id}").text
     assert str(escape(EVIL[:32])) in text
     assert_inert(text)
+
+
+def test_comment_delete_buttons_for_the_comment_author_and_admins_only(
+    ann: httpx.Client, ben: httpx.Client, root: httpx.Client, evil_post: dict[str, Any]
+) -> None:
+    post_id = evil_post["post"]["id"]
+    comments = ann.get(f"/api/v1/posts/{post_id}/comments").json()["items"]
+    by_ben = next(c["id"] for c in comments if c["author"]["username"] == "ben")
+    button = f'data-delete-comment="{by_ben}"'
+    assert button in ben.get(f"/posts/{post_id}").text
+    assert button in root.get(f"/posts/{post_id}").text
+    assert button not in ann.get(f"/posts/{post_id}").text, "the post's author is not the comment's"
+    page = ann.get(f"/posts/{post_id}").text
+    assert 'id="delete-post"' in page and 'id="report-form"' not in page
+    other = ben.get(f"/posts/{post_id}").text
+    assert 'id="delete-post"' not in other and 'id="report-form"' in other
