@@ -472,7 +472,8 @@
   let recentRequest = 0;
   function refreshRecent() {
     const mine = ++recentRequest;
-    api("GET", "/api/v1/jobs?limit=8&task=" + encodeURIComponent(TASK)).then((res) => {
+    const owner = ui.recent.dataset.owner ? "&owner=" + encodeURIComponent(ui.recent.dataset.owner) : "";
+    api("GET", "/api/v1/jobs?limit=8&task=" + encodeURIComponent(TASK) + owner).then((res) => {
       if (mine !== recentRequest || !res.ok || !res.data || !Array.isArray(res.data.items)) return;
       const items = res.data.items;
       ui.recent.replaceChildren(...(items.length ? items.map(recentItem) : [make("li", "empty", "No jobs yet.")]));
