@@ -65,9 +65,11 @@ class PostRepository(Repository[Post]):
 
     def top(self, filters: PostFilters, since: datetime, after: Cursor | None, limit: int) -> list[tuple[Post, int]]:
         """Most liked by likes given since ``since``; ties newest first. Posts with no such like are left out."""
-        scores = (
-            select(Like.post_id, func.count().label("score")).where(Like.created_at >= since).group_by(Like.post_id)
-        ).subquery()
+        # Grouped on ``post_id || ''`` (the same value): grouping on the bare column lets SQLite walk the whole
+        # primary key in post order instead of the window's range of ix_post_likes_created (2.4 s against
+        # 50 ms at 200,000 likes).
+        key = Like.post_id.concat("").label("post_id")
+        scores = select(key, func.count().label("score")).where(Like.created_at >= since).group_by(key).subquery()
         query = self._filtered(select(Post, scores.c.score).join(scores, scores.c.post_id == Post.id), filters)
         if after is not None and after.score is not None:
             same_score = and_(scores.c.score == after.score, _after(after))
