@@ -261,7 +261,7 @@
       ui.actions.appendChild(link("/jobs/" + encodeURIComponent(job.id) + "#share", "Share", "button"));
     }
     ui.actions.appendChild(link("/jobs/" + encodeURIComponent(job.id), "Open job", "download"));
-    if (job.status === "succeeded" && job.result) {
+    if (job.status === "succeeded" && job.result && KIND !== "images") {
       const formats = Array.isArray(job.result.segments) && job.result.segments.length ? ["txt", "srt", "vtt", "json"] : ["txt", "json"];
       formats.forEach((f) => {
         const a = link("/api/v1/jobs/" + encodeURIComponent(job.id) + "/result?format=" + f, f.toUpperCase(), "download");
