@@ -29,8 +29,10 @@ from aptmagic.jobs.tasks import task_names
 from aptmagic.observability import http as observability_http
 from aptmagic.observability.metrics import Metrics
 from aptmagic.observability.pages import build_router as admin_pages_router
+from aptmagic.moderation.endpoints import build_router as moderation_router
 from aptmagic.quotas.endpoints import build_router as usage_router
 from aptmagic.quotas.ratelimit import RateLimitMiddleware
+from aptmagic.social.endpoints import build_router as social_router
 from aptmagic.uploads.endpoints import build_router as uploads_router
 from aptmagic.web.docs import install_docs
 from aptmagic.web.endpoints import build_router as web_router
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     observability_http.install(app, Metrics())  # outermost of these: sees every answer, 401s and 429s too
     routers = (jobs_router(), assets_router(), models_router(), uploads_router(), build_auth_router(), build_admin_router(),
                usage_router(), webhooks_router(), audit_export_router())
+    routers += (social_router(), moderation_router())
     for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router())

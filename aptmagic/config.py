@@ -220,6 +220,14 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(5, ge=1, le=20, description="Delivery attempts per job webhook.")
     webhook_retry_base_seconds: float = Field(1.0, ge=0, description="First webhook retry delay; doubles per attempt.")
     webhook_retry_max_seconds: float = Field(300.0, ge=0, description="Upper bound of the webhook retry delay.")
+    moderation_blocklist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Terms refused in job prompts, post titles, captions, tags and comments (422 blocked_content); "
+        "a comma-separated list or a JSON list. Matched case-insensitively on word boundaries after NFKC.",
+    )
+    moderation_blocklist_file: Path | None = Field(
+        None, description="A file of further blocked terms, one a line ('#' starts a comment); read at start-up."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -248,6 +256,21 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("moderation_blocklist", mode="before")
+    @classmethod
+    def _split_terms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [t.strip() for t in text.split(",") if t.strip()]
+        return value
+
+    @field_validator("moderation_blocklist_file")
+    @classmethod
+    def _check_blocklist_file(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"moderation_blocklist_file {str(path)!r} is not a file")
+        return path
 
     @field_validator("cors_origins")
     @classmethod

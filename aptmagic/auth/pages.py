@@ -41,6 +41,8 @@ def build_router() -> APIRouter:
             "next": request.query_params.get("next"),
             "min_length": services.settings.password_min_length,
             "allow_signup": services.settings.allow_signup,
+            "active": mode,
+            "signed_in": False,
             **context,
         }
         return templates.TemplateResponse(request, "auth.html", values, status_code=status, headers=NO_STORE)

@@ -22,10 +22,13 @@ from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
 from aptmagic.observability.metrics import Metrics
 from aptmagic.observability.services import Observability, build_observability
+from aptmagic.moderation.blocklist import Blocklist, load_blocklist
+from aptmagic.moderation.service import ModerationService
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.factory import create_queue
 from aptmagic.quotas.ratelimit import MemoryRateLimiter, RateLimiter
 from aptmagic.quotas.service import QuotaService
+from aptmagic.social.service import SocialService
 from aptmagic.storage.base import BlobStore
 from aptmagic.storage.factory import create_blob_store
 from aptmagic.uploads.service import UploadService
@@ -53,6 +56,9 @@ class Services:
     quotas: QuotaService
     limiter: RateLimiter
     observability: Observability
+    blocklist: Blocklist
+    social: SocialService
+    moderation: ModerationService
 
     def start(self) -> None:
         if self.settings.auto_migrate:
@@ -96,9 +102,11 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     queue = create_queue(settings)
     assets = AssetService(store)
     quotas = QuotaService(settings)
+    blocklist = load_blocklist(settings.moderation_blocklist, settings.moderation_blocklist_file)
+    social = SocialService(blocklist)
     jobs = JobService(
         registry=registry, queue=queue, assets=assets, events=events, cancels=cancels, max_attempts=settings.max_attempts,
-        quotas=quotas,
+        quotas=quotas, blocklist=blocklist,
     )
     runner = JobRunner(
         session_factory=session_factory,
@@ -117,5 +125,6 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     observability = build_observability(settings, session_factory, events, models, queue, metrics)
     return Services(
         settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper,
-        auth, quotas, MemoryRateLimiter(), observability,
+        auth, quotas, MemoryRateLimiter(), observability, blocklist=blocklist, social=social,
+        moderation=ModerationService(social),
     )

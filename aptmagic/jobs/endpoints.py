@@ -73,16 +73,25 @@ def build_router() -> APIRouter:
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         owner: Annotated[str | None, Query(max_length=32, description="Admins: only this user's jobs")] = None,
+        q: Annotated[str | None, Query(max_length=200, description="Only jobs whose prompt contains this (any case)")] = None,
     ) -> JobPage:
         """Newest first. Follow next_cursor for older jobs. Your own jobs; admins see everyone's."""
         owner_id = owner if principal.is_admin and owner else principal.owner_filter
-        filters = JobFilters(status=status.value if status else None, task=task, model_id=model, owner_id=owner_id)
+        filters = JobFilters(status=status.value if status else None, task=task, model_id=model, owner_id=owner_id,
+                             q=q.strip() or None if q else None)
         jobs, next_cursor = services.jobs.page(session, filters, cursor, limit)
         return JobPage(items=[JobRead.of(job) for job in jobs], next_cursor=next_cursor)
 
     @router.get("/{job_id}", response_model=JobRead, responses=ERRORS)
     def get_job(job_id: str, services: ServicesDep, session: SessionDep, principal: PrincipalDep) -> JobRead:
         return JobRead.of(services.jobs.get(session, job_id, principal))
+
+    @router.delete("/{job_id}", status_code=204, responses={
+        **ERRORS, 409: {"model": ErrorResponse, "description": "The job is queued or running; cancel it first"}})
+    def delete_job(job_id: str, services: ServicesDep, session: SessionDep, principal: PrincipalDep) -> Response:
+        """Delete an ended job and its output files (those no other job shares)."""
+        services.jobs.delete(session, job_id, principal)
+        return Response(status_code=204)
 
     @router.post("/{job_id}/cancel", status_code=202, response_model=JobRead, responses={
         **ERRORS, 409: {"model": ErrorResponse, "description": "The job has already ended"}})

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from aptmagic.core.repository import Repository
 from aptmagic.db.base import utcnow
-from aptmagic.jobs.models import Job, JobStatus
+from aptmagic.jobs.models import Job, JobOutput, JobStatus
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,12 @@ class JobFilters:
     task: str | None = None
     model_id: str | None = None
     owner_id: str | None = None
+    q: str | None = None  # a substring of the prompt, case-insensitive
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class JobRepository(Repository[Job]):
@@ -36,6 +42,9 @@ class JobRepository(Repository[Job]):
             query = query.where(Job.model_id == filters.model_id)
         if filters.owner_id:
             query = query.where(Job.owner_id == filters.owner_id)
+        if filters.q:
+            prompt = func.lower(Job.params["prompt"].as_string())
+            query = query.where(prompt.like(_like_pattern(filters.q.lower()), escape="\\"))
         if after is not None:
             created, job_id = after
             query = query.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < job_id)))
@@ -99,3 +108,10 @@ class JobRepository(Repository[Job]):
 
     def with_status(self, status: JobStatus) -> Sequence[Job]:
         return self.session.scalars(select(Job).where(Job.status == status).order_by(Job.created_at)).all()
+
+    def other_uses(self, asset_ids: list[str], job_id: str) -> set[str]:
+        """Which of these assets are outputs of a job other than ``job_id`` (cache hits share them)."""
+        if not asset_ids:
+            return set()
+        query = select(JobOutput.asset_id).where(JobOutput.asset_id.in_(asset_ids), JobOutput.job_id != job_id)
+        return set(self.session.scalars(query).all())

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aptmagic.assets.service import AssetService
@@ -24,6 +25,7 @@ from aptmagic.jobs.models import Job, JobOutput, JobStatus
 from aptmagic.jobs.repository import JobFilters, JobRepository
 from aptmagic.jobs.params import SourceParams
 from aptmagic.jobs.tasks import JobCreateBase, LimitViolation, TaskParams
+from aptmagic.moderation.blocklist import Blocklist, check_job_params
 from aptmagic.queue.base import JobQueue
 from aptmagic.quotas.service import QuotaService
 
@@ -39,6 +41,7 @@ class JobService:
         cancels: CancelSignals,
         max_attempts: int,
         quotas: QuotaService | None = None,
+        blocklist: Blocklist | None = None,
     ) -> None:
         self.registry = registry
         self.queue = queue
@@ -47,10 +50,12 @@ class JobService:
         self.cancels = cancels
         self.max_attempts = max_attempts
         self.quotas = quotas
+        self.blocklist = blocklist
 
     def submit(self, session: Session, body: JobCreateBase, viewer: Principal | None = None) -> Job:
         spec = self._model_for(body)
         params = self._resolve_params(body.params, spec)
+        check_job_params(self.blocklist, params)  # a blocked term in a prompt: 422 blocked_content
         self._check_sources(session, params, viewer)
         params_json = params.model_dump(mode="json")
         job = Job(
@@ -153,6 +158,30 @@ class JobService:
         session.flush()
         session.refresh(job)
         return job
+
+    def delete(self, session: Session, job_id: str, viewer: Principal | None = None) -> None:
+        """Delete an ended job with the output files no other job shares; blobs go after the commit."""
+        job = self.get(session, job_id, viewer)
+        if not JobStatus(job.status).is_terminal:
+            raise Conflict(f"job {job_id!r} is {job.status}; cancel it first, then delete it")
+        repo = JobRepository(session)
+        assets = [out.asset for out in job.outputs]
+        shared = repo.other_uses([asset.id for asset in assets], job.id)
+        own = [asset for asset in assets if asset.id not in shared]
+        repo.delete(job)
+        session.flush()  # the job_outputs rows go first: they hold the assets
+        for asset in own:
+            session.delete(asset)
+        try:
+            session.flush()
+        except IntegrityError:  # another table (a shared post) still points at an output
+            raise Conflict(f"an output of job {job_id!r} is still in use (shared in a post?); remove that first") from None
+        keys = [asset.storage_key for asset in own]
+        after_commit(session, lambda: self._delete_blobs(keys))
+
+    def _delete_blobs(self, keys: list[str]) -> None:
+        for key in keys:
+            self.assets.store.delete(key)  # a missing blob is no error
 
     def recover(self, session: Session) -> list[tuple[str, str, float]]:
         """Requeue jobs a crashed process left running; return what to enqueue."""

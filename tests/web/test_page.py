@@ -105,7 +105,7 @@ def test_page_serves_form_script_and_local_assets(client: httpx.Client) -> None:
     assert "tiny-sd" in [o["value"] for o in page.find("option")]
 
     scripts = page.find("script")
-    assert [s.get("src") for s in scripts] == ["/static/app.js"]
+    assert [s.get("src") for s in scripts] == ["/static/app.js", "/static/generate.js"]
     assert not page.inline_script, "no inline <script>: a strict CSP is coming"
     for tag, attrs in page.tags:
         assert "style" not in attrs, f"inline style on <{tag}>"
@@ -115,7 +115,7 @@ def test_page_serves_form_script_and_local_assets(client: httpx.Client) -> None:
                 assert attrs[key].startswith(("/", "#")), f"<{tag} {key}={attrs[key]!r}> is not local"
     assert not page.find("style"), "styles live in static/app.css"
 
-    for asset in ("/static/app.js", "/static/app.css", "/static/favicon.svg"):
+    for asset in ("/static/app.js", "/static/generate.js", "/static/app.css", "/static/favicon.svg"):
         assert client.get(asset).status_code == 200, asset
 
 

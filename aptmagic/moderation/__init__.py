@@ -1,0 +1,1 @@
+"""The blocklist, user reports and hiding posts."""

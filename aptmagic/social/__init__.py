@@ -1,0 +1,1 @@
+"""Posts of generated images, feeds, likes, comments and follows."""
