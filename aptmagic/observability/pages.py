@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from aptmagic.audit.endpoints import audit_filters
 from aptmagic.auth.deps import AdminDep
@@ -22,9 +20,8 @@ from aptmagic.core.services import Services
 from aptmagic.db.base import utcnow
 from aptmagic.observability import charts
 from aptmagic.observability.dashboard import STATUSES, Dashboard, build_dashboard
+from aptmagic.web.render import PAGES
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-NO_STORE = {"Cache-Control": "no-store"}
 AUDIT_PAGE_SIZE = 50
 
 
@@ -75,14 +72,12 @@ def _cursor(value: str | None) -> int | None:
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/admin", include_in_schema=False)
-    templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
     @router.get("/dashboard", response_class=HTMLResponse)
     async def dashboard(request: Request, admin: AdminDep, services: ServicesDep) -> HTMLResponse:
         data = await run_in_threadpool(_dashboard, services)
-        context = {"title": "Dashboard", "data": data, "charts": _charts(data), "statuses": STATUSES,
-                   "colors": charts.COLORS}  # fmt: skip
-        return templates.TemplateResponse(request, "dashboard.html", context, headers=NO_STORE)
+        return PAGES.render(request, "admin_dashboard.html", admin, active="admin", title="Dashboard", data=data,
+                            charts=_charts(data), statuses=STATUSES, colors=charts.COLORS)  # fmt: skip
 
     @router.get("/audit", response_class=HTMLResponse)
     def audit(request: Request, admin: AdminDep, services: ServicesDep,
@@ -96,8 +91,7 @@ def build_router() -> APIRouter:
         next_link = (
             "?" + urlencode({**query, "cursor": rows[-1].id}) if len(events) > AUDIT_PAGE_SIZE and rows else None
         )
-        context = {"title": "Audit log", "rows": rows, "query": query, "next_link": next_link,
-                   "export_query": urlencode(query)}  # fmt: skip
-        return templates.TemplateResponse(request, "audit.html", context, headers=NO_STORE)
+        return PAGES.render(request, "admin_audit.html", admin, active="admin", title="Audit log", rows=rows,
+                            query=query, next_link=next_link, export_query=urlencode(query))  # fmt: skip
 
     return router

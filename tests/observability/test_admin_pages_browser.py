@@ -4,6 +4,7 @@ filter form works, and nothing breaks the Content-Security-Policy."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,8 +36,9 @@ def admin_page(obs_live: LiveServer, admin: Account) -> Iterator[Any]:
 
 
 @needs_browser
-def test_dashboard_and_audit_pages_in_a_browser(admin_page: Any) -> None:
+def test_dashboard_and_audit_pages_in_a_browser(admin_page: Any, tmp_path: Path) -> None:
     page = admin_page
+    page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
     charts = page.locator("svg.chart")
     assert charts.count() >= 3
     box = charts.first.bounding_box()
@@ -48,4 +50,5 @@ def test_dashboard_and_audit_pages_in_a_browser(admin_page: Any) -> None:
     page.wait_for_url("**/admin/audit?**action=login**")
     actions = page.locator("#audit-table tbody td:nth-child(2)").all_inner_texts()
     assert actions and set(actions) == {"login"}
+    page.screenshot(path=tmp_path / "audit.png", full_page=True)
     assert page.problems == []  # no CSP violation, no script error
