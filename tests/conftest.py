@@ -21,6 +21,8 @@ import uvicorn
 from aptmagic.app import create_app
 from aptmagic.config import Settings
 
+pytest_plugins = ["tests.support.services"]
+
 TERMINAL = {"succeeded", "failed", "canceled"}
 
 
