@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL. Default: a SQLite file (WAL mode) in data_dir."
     )
-    storage_backend: Literal["local"] = Field("local", description="Blob store backend.")
+    storage_backend: Literal["local", "s3"] = Field("local", description="Blob store backend: local or s3.")
     storage_dir: Path | None = Field(None, description="Folder of the local blob store. Default: data_dir/blobs.")
     queue_backend: Literal["inprocess"] = Field("inprocess", description="Job queue backend.")
     worker_concurrency: int = Field(1, ge=0, le=64, description="In-process worker threads (0: submit only).")
@@ -164,6 +164,40 @@ class Settings(BaseSettings):
         20.0, ge=0, description="API requests a second per client address, signed in or not; 0 turns it off."
     )
     rate_limit_ip_burst: int = Field(120, ge=1, description="API requests a client address may send at once.")
+    # S3 storage (storage_backend = "s3") and Redis shared state
+    s3_bucket: str | None = Field(None, description="S3 bucket of the blob store (storage_backend s3).")
+    s3_prefix: str = Field(
+        "", pattern=r"^([a-z0-9][a-z0-9_.-]*/)*$", description="Key prefix inside the bucket, e.g. 'aptmagic/'."
+    )
+    s3_region: str | None = Field(None, description="S3 region; unset: the AWS default chain decides.")
+    s3_endpoint_url: str | None = Field(None, description="Endpoint of an S3-compatible service (MinIO, moto, ...).")
+    s3_path_style: bool = Field(False, description="Path-style addressing (most S3-compatible services need it).")
+    s3_sse: Literal["AES256", "aws:kms"] | None = Field(None, description="Server-side encryption of every object.")
+    s3_sse_kms_key_id: str | None = Field(None, description="KMS key id for s3_sse aws:kms; unset: the bucket's key.")
+    s3_configure_bucket: bool = Field(
+        False, description="At start-up, enable versioning and apply the lifecycle rules (needs those permissions)."
+    )
+    s3_presign_ttl_seconds: int = Field(
+        300, ge=1, le=7 * 24 * 3600, description="Lifetime of presigned S3 download and upload URLs."
+    )
+    s3_direct_uploads: bool = Field(
+        True, description="Presigned uploads go straight to S3, then are checked when completed."
+    )
+    s3_redirect_downloads: bool = Field(
+        False, description="GET /api/v1/assets/{id} answers 307 to a presigned S3 URL instead of streaming."
+    )
+    s3_temp_expire_days: int = Field(1, ge=1, description="Lifecycle: unfinished direct uploads expire after this.")
+    s3_noncurrent_expire_days: int = Field(30, ge=1, description="Lifecycle: earlier versions expire after this.")
+    s3_connect_timeout_seconds: float = Field(3.0, gt=0, description="S3 connect timeout.")
+    s3_read_timeout_seconds: float = Field(30.0, gt=0, description="S3 read timeout.")
+    s3_max_attempts: int = Field(3, ge=1, le=10, description="S3 attempts per call (botocore standard retries).")
+    redis_url: str | None = Field(
+        None, description="Redis for the result cache, rate limits, log-in throttling, job events and cancels "
+        "shared by every process; unset: kept in this process."
+    )
+    redis_prefix: str = Field("aptmagic:", max_length=64, description="Prefix of every Redis key and channel.")
+    redis_timeout_seconds: float = Field(2.0, gt=0, description="Redis connect and socket timeout.")
+    result_cache_ttl_seconds: int = Field(7 * 24 * 3600, ge=1, description="Lifetime of a result-cache entry in Redis.")
 
     @classmethod
     def settings_customise_sources(
@@ -241,6 +275,14 @@ class Settings(BaseSettings):
             problems.append("demo mode (random-weight models) is not for production")
         if problems:
             raise ValueError("unsafe settings for production: " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _check_s3(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("storage_backend s3 needs s3_bucket")
+        if self.s3_sse_kms_key_id and self.s3_sse != "aws:kms":
+            raise ValueError("s3_sse_kms_key_id needs s3_sse = 'aws:kms'")
         return self
 
     @property

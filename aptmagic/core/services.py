@@ -16,16 +16,16 @@ from aptmagic.db.session import create_db_engine, create_session_factory
 from aptmagic.inference.base import BackendEnv
 from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.registry import ModelRegistry, build_registry
-from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEventBus
 from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.factory import create_queue
-from aptmagic.quotas.ratelimit import MemoryRateLimiter, RateLimiter
+from aptmagic.quotas.ratelimit import RateLimiter
 from aptmagic.quotas.service import QuotaService
 from aptmagic.storage.base import BlobStore
-from aptmagic.storage.factory import create_blob_store
+from aptmagic.redis_backends import SharedState, build_shared_state
+from aptmagic.storage.factory import create_blob_store, prepare_blob_store
 from aptmagic.uploads.service import UploadService
 from aptmagic.uploads.sweeper import UploadSweeper
 
@@ -50,10 +50,12 @@ class Services:
     auth: AuthService
     quotas: QuotaService
     limiter: RateLimiter
+    shared: SharedState | None = None
 
     def start(self) -> None:
         if self.settings.auto_migrate:
             migrate.upgrade(self.engine)
+        prepare_blob_store(self.store, self.settings)
         self.uploads.start()
         self.sweeper.start()
         if self.queue.runs_workers_here:
@@ -74,6 +76,8 @@ class Services:
         self.queue.stop(self.settings.shutdown_timeout)
         self.models.unload_all()
         self.engine.dispose()
+        if self.shared is not None:
+            self.shared.close()
 
 
 def build_services(settings: Settings) -> Services:
@@ -86,14 +90,14 @@ def build_services(settings: Settings) -> Services:
     env = BackendEnv(
         models_dir=settings.resolved_models_dir, use_model=lambda model_id: models.use(registry.get(model_id))
     )
-    events = JobEventBus()
-    cancels = CancelSignals()
+    shared = build_shared_state(settings)
+    events, cancels = shared.events, shared.cancels
     queue = create_queue(settings)
     assets = AssetService(store)
     quotas = QuotaService(settings)
     jobs = JobService(
         registry=registry, queue=queue, assets=assets, events=events, cancels=cancels, max_attempts=settings.max_attempts,
-        quotas=quotas,
+        quotas=quotas, results=shared.results,
     )
     runner = JobRunner(
         session_factory=session_factory,
@@ -108,8 +112,8 @@ def build_services(settings: Settings) -> Services:
     )
     uploads = UploadService.from_settings(settings, session_factory, store)
     sweeper = UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds)
-    auth = AuthService(settings)
+    auth = AuthService(settings, shared.throttle)
     return Services(
         settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper,
-        auth, quotas, MemoryRateLimiter(),
+        auth, quotas, shared.limiter, shared,
     )

@@ -1,11 +1,34 @@
-"""Cancel requests seen by the workers of this process without a database read."""
+"""Cancel requests seen by running jobs without a database read.
+
+The job row's ``cancel_requested`` stays the truth (the runner polls it every
+few seconds); these signals only make a cancel felt at the next step.
+``MemoryCancelSignals`` reaches workers in this process; ``RedisCancelSignals``
+keeps a short-lived key per job in Redis, so a cancel on any API process
+reaches the worker on any machine. A key, unlike a pub/sub message, cannot be
+missed by a worker that starts listening late. Redis down: the signal is
+skipped with a warning and the row's flag still stops the job."""
 
 from __future__ import annotations
 
+import logging
 import threading
+from typing import Protocol
+
+import redis
+
+log = logging.getLogger(__name__)
+SIGNAL_TTL_SECONDS = 24 * 3600
 
 
-class CancelSignals:
+class CancelSignals(Protocol):
+    def request(self, job_id: str) -> None: ...
+
+    def is_requested(self, job_id: str) -> bool: ...
+
+    def clear(self, job_id: str) -> None: ...
+
+
+class MemoryCancelSignals:
     def __init__(self) -> None:
         self._ids: set[str] = set()
         self._lock = threading.Lock()
@@ -21,3 +44,27 @@ class CancelSignals:
     def clear(self, job_id: str) -> None:
         with self._lock:
             self._ids.discard(job_id)
+
+
+class RedisCancelSignals:
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix + "cancel:"
+
+    def request(self, job_id: str) -> None:
+        try:
+            self.client.set(self.prefix + job_id, 1, ex=SIGNAL_TTL_SECONDS)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("cancel signal not sent; the job row still asks for the cancel", extra={"job_id": job_id, "error": str(exc)})
+
+    def is_requested(self, job_id: str) -> bool:
+        try:
+            return bool(self.client.exists(self.prefix + job_id))
+        except (redis.ConnectionError, redis.TimeoutError):
+            return False
+
+    def clear(self, job_id: str) -> None:
+        try:
+            self.client.delete(self.prefix + job_id)
+        except (redis.ConnectionError, redis.TimeoutError):
+            log.warning("cancel signal not cleared; it expires by itself", extra={"job_id": job_id})

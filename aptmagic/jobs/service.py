@@ -17,7 +17,7 @@ from aptmagic.db.base import utcnow
 from aptmagic.db.session import after_commit
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.jobs.cache import cache_key
+from aptmagic.jobs.cache import MemoryResultCache, ResultCache, cache_key, owner_scope
 from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEvent, JobEventBus
 from aptmagic.jobs.models import Job, JobOutput, JobStatus
@@ -39,6 +39,7 @@ class JobService:
         cancels: CancelSignals,
         max_attempts: int,
         quotas: QuotaService | None = None,
+        results: ResultCache | None = None,
     ) -> None:
         self.registry = registry
         self.queue = queue
@@ -47,6 +48,7 @@ class JobService:
         self.cancels = cancels
         self.max_attempts = max_attempts
         self.quotas = quotas
+        self.results = results if results is not None else MemoryResultCache()
 
     def submit(self, session: Session, body: JobCreateBase, viewer: Principal | None = None) -> Job:
         spec = self._model_for(body)
@@ -108,7 +110,7 @@ class JobService:
 
     def _answer_from_cache(self, repo: JobRepository, job: Job) -> bool:
         # Only the same owner's results: a cache hit never hands out another user's outputs.
-        source = repo.find_cached(job.cache_key, job.owner_id)
+        source = self._cached_source(repo, job)
         if source is None or not source.outputs and source.result is None:
             return False
         assets = [out.asset for out in source.outputs]
@@ -123,6 +125,21 @@ class JobService:
         job.result = source.result
         job.outputs = [JobOutput(position=i, asset_id=asset.id, asset=asset) for i, asset in enumerate(assets)]
         return True
+
+    def _cached_source(self, repo: JobRepository, job: Job) -> Job | None:
+        """The result cache first; its entry is only a hint, checked against the row."""
+        scope = owner_scope(job.cache_key, job.owner_id)
+        hinted = self.results.get(scope)
+        if hinted is not None:
+            source = repo.get(hinted)
+            if source is not None and source.status == JobStatus.succeeded and (
+                source.cache_key, source.owner_id) == (job.cache_key, job.owner_id):  # fmt: skip
+                return source
+            self.results.forget(scope)
+        source = repo.find_cached(job.cache_key, job.owner_id)
+        if source is not None:
+            self.results.put(scope, source.id)
+        return source
 
     def get(self, session: Session, job_id: str, viewer: Principal | None = None) -> Job:
         """``viewer``: who asks; another user's job is answered as not found."""

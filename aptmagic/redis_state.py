@@ -1,0 +1,52 @@
+"""The Redis client shared by the result cache, rate limits, log-in throttle,
+job events and cancel signals, and the error every Redis failure becomes.
+
+Calls are bounded: connect and socket timeouts, and one quick retry, so a
+Redis that is down answers in about two timeouts at worst, never hangs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from aptmagic.core.errors import Unavailable
+
+RETRY_AFTER_SECONDS = 5
+T = TypeVar("T")
+
+
+class SharedStateUnavailable(Unavailable):
+    """Redis cannot be reached: the request is answered 503 with Retry-After."""
+
+    code = "shared_state_unavailable"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"the shared state store (Redis) cannot be reached for {what}; try again in {RETRY_AFTER_SECONDS} seconds",
+            details={"retry_after": RETRY_AFTER_SECONDS},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+def create_redis(url: str, timeout: float) -> redis.Redis:
+    """A pooled client; nothing connects until the first command."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
+
+
+def guarded(what: str, call: Callable[[], T]) -> T:
+    """Run one Redis call; connection trouble becomes SharedStateUnavailable."""
+    try:
+        return call()
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise SharedStateUnavailable(what) from exc
