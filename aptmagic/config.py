@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     )
     storage_backend: Literal["local", "s3"] = Field("local", description="Blob store backend: local or s3.")
     storage_dir: Path | None = Field(None, description="Folder of the local blob store. Default: data_dir/blobs.")
-    queue_backend: Literal["inprocess"] = Field("inprocess", description="Job queue backend.")
+    queue_backend: Literal["inprocess", "celery"] = Field(
+        "inprocess", description="Job queue backend: inprocess (worker threads in the API process) or celery."
+    )
     worker_concurrency: int = Field(1, ge=0, le=64, description="In-process worker threads (0: submit only).")
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
@@ -199,6 +201,39 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = Field(2.0, gt=0, description="Redis connect and socket timeout.")
     result_cache_ttl_seconds: int = Field(7 * 24 * 3600, ge=1, description="Lifetime of a result-cache entry in Redis.")
 
+    # Celery queue (queue_backend = "celery"), job leases and database pool
+    broker_url: str | None = Field(
+        None, description="Celery broker: redis://host:6379/0 or sqs:// (credentials from the AWS default chain)."
+    )
+    queue_name_prefix: str = Field(
+        "", pattern=r"^[A-Za-z0-9_-]{0,40}$", description="Prefix of the broker's queue names (cpu, gpu), e.g. 'prod-'."
+    )
+    sqs_region: str | None = Field(None, description="AWS region of the SQS queues (broker_url sqs://).")
+    sqs_endpoint_url: str | None = Field(None, description="Endpoint of an SQS-compatible service (e.g. moto).")
+    broker_visibility_timeout_seconds: int = Field(
+        7200, ge=10, le=12 * 3600,
+        description="Seconds before the broker hands an unacknowledged job to another worker; longer than the "
+        "longest job (SQS allows at most 12 h). A live lease still keeps a second worker from running it.",
+    )
+    broker_connect_timeout_seconds: float = Field(3.0, gt=0, description="Broker connect and socket timeout.")
+    lease_seconds: float = Field(
+        60.0, gt=0, description="A running job's lease; renewed every third of it. An expired lease means "
+        "the worker died: the job may be claimed again (counting an attempt)."
+    )
+    redispatch_after_seconds: float = Field(
+        300.0, gt=0, description="A queued job not started this long after it was queued is sent to the broker "
+        "again (a lost message, a broker restart); a duplicate delivery is dropped at claim."
+    )
+    redispatch_interval_seconds: float = Field(
+        30.0, ge=0, description="Seconds between re-dispatch sweeps (Celery backend); 0 turns them off."
+    )
+    idempotency_ttl_seconds: int = Field(
+        24 * 3600, ge=60, description="How long an Idempotency-Key of a job submit is remembered."
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="Connections kept per process (PostgreSQL).")
+    db_max_overflow: int = Field(20, ge=0, le=200, description="Extra connections under load (PostgreSQL).")
+    db_connect_timeout_seconds: int = Field(5, ge=1, le=120, description="Database connect timeout (PostgreSQL).")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -283,6 +318,16 @@ class Settings(BaseSettings):
             raise ValueError("storage_backend s3 needs s3_bucket")
         if self.s3_sse_kms_key_id and self.s3_sse != "aws:kms":
             raise ValueError("s3_sse_kms_key_id needs s3_sse = 'aws:kms'")
+        return self
+
+    @model_validator(mode="after")
+    def _check_queue(self) -> Settings:
+        if self.queue_backend == "celery" and not self.broker_url:
+            raise ValueError("queue_backend celery needs broker_url (redis://... or sqs://)")
+        if self.broker_url and not self.broker_url.startswith(("redis://", "rediss://", "sqs://")):
+            raise ValueError("broker_url must start with redis://, rediss:// or sqs://")
+        if self.broker_visibility_timeout_seconds <= self.lease_seconds:
+            raise ValueError("broker_visibility_timeout_seconds must be longer than lease_seconds")
         return self
 
     @property

@@ -21,6 +21,7 @@ from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.factory import create_queue
+from aptmagic.queue.sweep import DispatchSweeper
 from aptmagic.quotas.ratelimit import RateLimiter
 from aptmagic.quotas.service import QuotaService
 from aptmagic.storage.base import BlobStore
@@ -51,6 +52,7 @@ class Services:
     quotas: QuotaService
     limiter: RateLimiter
     shared: SharedState | None = None
+    dispatch: DispatchSweeper | None = None  # re-dispatch sweep of a broker queue
 
     def start(self) -> None:
         if self.settings.auto_migrate:
@@ -58,6 +60,8 @@ class Services:
         prepare_blob_store(self.store, self.settings)
         self.uploads.start()
         self.sweeper.start()
+        if self.dispatch is not None:
+            self.dispatch.start()
         if self.queue.runs_workers_here:
             self._recover()
             if self.settings.worker_concurrency > 0:
@@ -73,7 +77,10 @@ class Services:
 
     def stop(self) -> None:
         self.sweeper.stop()
+        if self.dispatch is not None:
+            self.dispatch.stop()
         self.queue.stop(self.settings.shutdown_timeout)
+        self.runner.close()
         self.models.unload_all()
         self.engine.dispose()
         if self.shared is not None:
@@ -82,7 +89,10 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.resolved_database_url)
+    engine = create_db_engine(
+        settings.resolved_database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        connect_timeout=settings.db_connect_timeout_seconds,
+    )
     session_factory = create_session_factory(engine)
     store = create_blob_store(settings)
     registry = build_registry(settings.models, settings.default_models, settings.demo)
@@ -109,11 +119,18 @@ def build_services(settings: Settings) -> Services:
         queue=queue,
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
         progress_write_interval=settings.progress_write_interval,
+        lease_seconds=settings.lease_seconds,
     )
     uploads = UploadService.from_settings(settings, session_factory, store)
     sweeper = UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds)
     auth = AuthService(settings, shared.throttle)
-    return Services(
+    services = Services(
         settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper,
         auth, quotas, shared.limiter, shared,
     )
+    if not queue.runs_workers_here:
+        services.dispatch = DispatchSweeper(
+            session_factory, queue, interval=settings.redispatch_interval_seconds,
+            redispatch_after=settings.redispatch_after_seconds,
+        )
+    return services

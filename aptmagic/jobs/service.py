@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from aptmagic.assets.service import AssetService
 from aptmagic.auth.principal import Principal
-from aptmagic.core.errors import Conflict, InvalidRequest, NotFound
+from aptmagic.core.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from aptmagic.db.base import utcnow
 from aptmagic.db.session import after_commit
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
@@ -25,7 +26,10 @@ from aptmagic.jobs.repository import JobFilters, JobRepository
 from aptmagic.jobs.params import SourceParams
 from aptmagic.jobs.tasks import JobCreateBase, LimitViolation, TaskParams
 from aptmagic.queue.base import JobQueue
+from aptmagic.queue.routing import queue_for
 from aptmagic.quotas.service import QuotaService
+
+log = logging.getLogger(__name__)
 
 
 class JobService:
@@ -61,7 +65,7 @@ class JobService:
             model_version=spec.version,
             params=params_json,
             seed=params.seed,
-            queue_name="default",
+            queue_name=queue_for(spec),
             status=JobStatus.queued,
             progress_total=params.progress_total(),
             max_attempts=self.max_attempts,
@@ -75,10 +79,18 @@ class JobService:
         if self.quotas is not None:  # the plan's caps and limits; counted in this transaction (see quotas.service)
             self.quotas.admit(session, viewer, params, cached=cached)
         if not cached:
-            after_commit(session, lambda: self.queue.enqueue(job.id, job.queue_name))
+            self.queue.check()  # 503 now, before anything is committed, if the broker is down
+            after_commit(session, lambda: self._dispatch(job.id, job.queue_name))
         repo.add(job)
         session.flush()
         return job
+
+    def _dispatch(self, job_id: str, queue_name: str) -> None:
+        """After commit the job is accepted: a failed send is left to the re-dispatch sweep."""
+        try:
+            self.queue.enqueue(job_id, queue_name)
+        except Unavailable:
+            log.warning("job committed but not sent to the queue; the sweep will send it", extra={"job_id": job_id})
 
     def _model_for(self, body: JobCreateBase) -> ModelSpec:
         try:
