@@ -6,8 +6,11 @@ Redis that is down answers in about two timeouts at worst, never hangs."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -16,7 +19,10 @@ from redis.retry import Retry
 from aptmagic.core.errors import Unavailable
 
 RETRY_AFTER_SECONDS = 5
+WARN_EVERY_SECONDS = 60.0
 T = TypeVar("T")
+_last_warning: dict[str, float] = {}
+_warning_lock = threading.Lock()
 
 
 class SharedStateUnavailable(Unavailable):
@@ -50,3 +56,13 @@ def guarded(what: str, call: Callable[[], T]) -> T:
         return call()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise SharedStateUnavailable(what) from exc
+
+
+def warn_sometimes(logger: logging.Logger, message: str, **extra: Any) -> None:
+    """Log a degraded-mode warning at most once a minute per message: an outage must not flood the log."""
+    now = time.monotonic()
+    with _warning_lock:
+        if now - _last_warning.get(message, -WARN_EVERY_SECONDS) < WARN_EVERY_SECONDS:
+            return
+        _last_warning[message] = now
+    logger.warning(message, extra=extra)

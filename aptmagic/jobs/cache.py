@@ -16,15 +16,15 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
 import redis
 
+from aptmagic.redis_state import warn_sometimes
+
 log = logging.getLogger(__name__)
 MEMORY_ENTRIES = 10_000
-WARN_EVERY_SECONDS = 60.0
 
 
 def cache_key(task: str, model_id: str, model_version: str, params: dict[str, Any]) -> str:
@@ -84,7 +84,6 @@ class RedisResultCache:
         self.client = client
         self.prefix = prefix + "result:"
         self.ttl_seconds = ttl_seconds
-        self._last_warning = 0.0
 
     def get(self, scoped_key: str) -> str | None:
         try:
@@ -107,7 +106,4 @@ class RedisResultCache:
             self._warn(exc)
 
     def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._last_warning >= WARN_EVERY_SECONDS:
-            self._last_warning = now
-            log.warning("result cache unavailable; answering from the database", extra={"error": str(exc)})
+        warn_sometimes(log, "result cache unavailable; answering from the database", error=str(exc))

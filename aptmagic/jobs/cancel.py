@@ -16,6 +16,8 @@ from typing import Protocol
 
 import redis
 
+from aptmagic.redis_state import warn_sometimes
+
 log = logging.getLogger(__name__)
 SIGNAL_TTL_SECONDS = 24 * 3600
 
@@ -55,7 +57,7 @@ class RedisCancelSignals:
         try:
             self.client.set(self.prefix + job_id, 1, ex=SIGNAL_TTL_SECONDS)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            log.warning("cancel signal not sent; the job row still asks for the cancel", extra={"job_id": job_id, "error": str(exc)})
+            warn_sometimes(log, "cancel signal not sent; the job row still asks for the cancel", error=str(exc))
 
     def is_requested(self, job_id: str) -> bool:
         try:
@@ -66,5 +68,5 @@ class RedisCancelSignals:
     def clear(self, job_id: str) -> None:
         try:
             self.client.delete(self.prefix + job_id)
-        except (redis.ConnectionError, redis.TimeoutError):
-            log.warning("cancel signal not cleared; it expires by itself", extra={"job_id": job_id})
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            warn_sometimes(log, "cancel signal not cleared; it expires by itself", error=str(exc))

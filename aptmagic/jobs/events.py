@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import redis
 
+from aptmagic.redis_state import warn_sometimes
+
 log = logging.getLogger(__name__)
 MAX_PENDING = 1000
 RECONNECT_MAX_SECONDS = 5.0
@@ -131,7 +133,7 @@ class RedisJobEventBus:
         try:
             self.client.publish(self.channel_prefix + event.job_id, message)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            log.warning("job event not sent through Redis; only this process sees it", extra={"error": str(exc)})
+            warn_sometimes(log, "job events not sent through Redis; only this process sees them", error=str(exc))
             self.local.publish(event)
 
     def subscriber_count(self) -> int:
@@ -151,7 +153,7 @@ class RedisJobEventBus:
                 backoff = 0.1
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 self.listening.clear()
-                log.warning("job events: Redis unreachable, reconnecting", extra={"error": str(exc)})
+                warn_sometimes(log, "job events: Redis unreachable, reconnecting", error=str(exc))
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX_SECONDS)
 
