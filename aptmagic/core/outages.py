@@ -2,8 +2,9 @@
 
 Wraps the whole app, authentication included (it reads the database first),
 and turns the errors of a database, broker or Redis that cannot be reached
-into the API's JSON error shape. Errors raised after the response started
-cannot be answered again and go on up."""
+into the API's JSON error shape. A value the database refuses to store
+(PostgreSQL: a NUL character in text) is the client's input and answers 422.
+Errors raised after the response started cannot be answered again and go on up."""
 
 from __future__ import annotations
 
@@ -50,8 +51,11 @@ def _service_name(exc: BaseException) -> str:
 
 class OutageMiddleware:
     def __init__(self, app: ASGIApp) -> None:
+        from sqlalchemy.exc import DataError
+
         self.app = app
         self.errors = outage_errors()
+        self.data_error = DataError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,6 +71,12 @@ class OutageMiddleware:
 
         try:
             await self.app(scope, receive, watch)
+        except self.data_error:
+            if started:
+                raise
+            message = "a text value in the request cannot be stored (for example it holds a NUL character)"
+            await error_json(422, "validation_error", message, [{"loc": ["body"], "msg": message,
+                             "type": "unstorable_value"}])(scope, receive, send)  # fmt: skip
         except self.errors as exc:
             if started:
                 raise

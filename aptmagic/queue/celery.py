@@ -100,9 +100,14 @@ class CeleryQueue:
         self.prefix = settings.queue_name_prefix
         self.app = make_celery_app(settings)
         self._handler: JobHandler | None = None
-        self.task = self.app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(
-            self._deliver
-        )
+
+        def run_job(job_id: Any) -> None:
+            self._deliver(job_id)
+
+        # shared=False: each app has its own task, bound to this queue (several apps in one test process)
+        self.task = self.app.task(
+            name=TASK_NAME, shared=False, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+        )(run_job)
 
     @property
     def runs_workers_here(self) -> bool:
