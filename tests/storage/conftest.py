@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 
+from aptmagic.config import Settings
 from aptmagic.storage.s3 import S3BlobStore
 from tests.support.services import MotoServer
 
@@ -66,3 +68,16 @@ def s3_settings(moto_server: MotoServer, make_bucket: Callable[..., str]) -> Cal
 @pytest.fixture
 def s3_store(moto_server: MotoServer, make_bucket: Callable[..., str]) -> Iterator[S3BlobStore]:
     yield S3BlobStore(s3_client(moto_server.url), make_bucket(), prefix="pre/")
+
+
+def s3_app_settings(root: Path, models_dir: Path, endpoint: str, **overrides: Any) -> Settings:
+    bucket = f"b-{uuid.uuid4().hex[:20]}"
+    s3_client(endpoint).create_bucket(Bucket=bucket)
+    values: dict[str, Any] = {
+        "environment": "test", "data_dir": root, "models_dir": models_dir, "demo": True, "progress_write_interval": 0.0,
+        "shutdown_timeout": 10.0, "storage_backend": "s3", "s3_bucket": bucket, "s3_endpoint_url": endpoint,
+        "s3_region": REGION, "s3_path_style": True, "s3_configure_bucket": True, "s3_prefix": "apt/",
+        "upload_max_bytes": 500_000,
+    }  # fmt: skip
+    values.update(overrides)
+    return Settings(**values)

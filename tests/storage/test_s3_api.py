@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from aptmagic.config import Settings
 from tests.conftest import Account, LiveServer, create_account, start_server, wait_for
-from tests.storage.conftest import REGION, s3_client
+from tests.storage.conftest import REGION, s3_app_settings, s3_client
 from tests.support.services import MotoServer
 from tests.uploads import error_of, sample
 
@@ -33,19 +31,6 @@ def module_aws_env() -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-
-
-def s3_app_settings(root: Path, models_dir: Path, endpoint: str, **overrides: Any) -> Settings:
-    bucket = f"b-{uuid.uuid4().hex[:20]}"
-    s3_client(endpoint).create_bucket(Bucket=bucket)
-    values: dict[str, Any] = {
-        "environment": "test", "data_dir": root, "models_dir": models_dir, "demo": True, "progress_write_interval": 0.0,
-        "shutdown_timeout": 10.0, "storage_backend": "s3", "s3_bucket": bucket, "s3_endpoint_url": endpoint,
-        "s3_region": REGION, "s3_path_style": True, "s3_configure_bucket": True, "s3_prefix": "apt/",
-        "upload_max_bytes": 500_000,
-    }  # fmt: skip
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture(scope="module")
