@@ -24,7 +24,7 @@ from tests.conftest import create_account, wait_for
 from tests.scale.cluster import Cluster, cluster_env
 from tests.support.services import PostgresServer, RedisServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.jobs.conftest import assert_error
 from tests.support.backends import EmbeddedWorker, celery_settings
 from tests.support.services import PG_BIN, PostgresServer, RedisServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 JOBS = "/api/v1/jobs"
 FAST = 10.0  # seconds: an outage answers well within this, never hangs
 
