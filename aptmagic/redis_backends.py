@@ -26,6 +26,11 @@ class SharedState:
     cancels: CancelSignals
     client: redis.Redis | None = None
 
+    def check(self) -> None:
+        """Raise if Redis is configured and cannot be reached."""
+        if self.client is not None:
+            self.client.ping()
+
     def close(self) -> None:
         self.events.close()
         if self.client is not None:

@@ -52,5 +52,5 @@ def complete_direct(uploads: UploadService, grant: Grant) -> Asset:
     finally:
         try:
             store.delete(key)
-        except Exception:  # the lifecycle rule removes it later
+        except OSError:  # StorageUnavailable is one too; the lifecycle rule removes it later
             log.warning("could not delete a staging object", extra={"upload_id": grant.upload_id})

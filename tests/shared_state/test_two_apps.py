@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from aptmagic.jobs.cache import owner_scope
 from tests.conftest import LiveServer, wait_for
@@ -67,11 +66,12 @@ def test_two_apps_share_the_result_cache(redis_apps: Callable[..., LiveServer]) 
 
 
 def stream_events(url: str, headers: dict[str, str], job_id: str, into: list[SSEEvent], opened: threading.Event) -> None:
-    with httpx.Client(headers=headers, timeout=httpx.Timeout(30, read=90)) as http:
-        with http.stream("GET", f"{url}{JOBS}/{job_id}/events") as response:
-            opened.set()
-            for event in iter_sse(response):
-                into.append(event)
+    with (
+        httpx.Client(headers=headers, timeout=httpx.Timeout(30, read=90)) as http,
+        http.stream("GET", f"{url}{JOBS}/{job_id}/events") as response,
+    ):
+        opened.set()
+        into.extend(iter_sse(response))
 
 
 def test_progress_from_a_worker_in_one_app_reaches_sse_on_another(redis_apps: Callable[..., LiveServer]) -> None:
@@ -141,9 +141,12 @@ def test_redis_down_means_503_then_recovery(redis_apps: Callable[..., LiveServer
             assert response.json()["error"]["code"] == "shared_state_unavailable"
         assert time.monotonic() - started < 10, "an outage must not hang requests"
         assert httpx.get(f"{app.url}/healthz").status_code == 200  # outside /api/: not limited
+        ready = httpx.get(f"{app.url}/readyz")
+        assert ready.status_code == 503 and ready.json()["error"]["details"]["shared_state"].startswith("error")
     finally:
         redis_server.start()
     assert httpx.get(f"{app.url}{JOBS}", headers=headers).status_code == 200
+    assert httpx.get(f"{app.url}/readyz").json()["checks"]["shared_state"] == "ok"
     job = httpx.post(f"{app.url}{JOBS}", json=image(9301), headers=headers)
     assert job.status_code == 202
 

@@ -60,7 +60,7 @@ class Gateway:
             def _handle(self) -> None:
                 gateway.forward(self)
 
-            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle  # noqa: N815
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
