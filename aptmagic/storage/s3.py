@@ -179,6 +179,7 @@ def lifecycle_rules(prefix: str, temp_days: int, noncurrent_days: int) -> dict[s
                 "Filter": {"Prefix": prefix},
                 "Status": "Enabled",
                 "NoncurrentVersionExpiration": {"NoncurrentDays": noncurrent_days},
+                "Expiration": {"ExpiredObjectDeleteMarker": True},  # a deletion with no versions left goes too
             },
         ]
     }

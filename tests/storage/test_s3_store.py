@@ -148,6 +148,7 @@ def test_lifecycle_rules_and_versioning_applied(moto_server: MotoServer, make_bu
     noncurrent = rules["aptmagic-noncurrent-versions"]
     assert noncurrent["Filter"]["Prefix"] == "apt/"
     assert noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
+    assert noncurrent["Expiration"] == {"ExpiredObjectDeleteMarker": True}
 
 
 def test_lifecycle_refuses_a_local_store(tmp_path: Any) -> None:
