@@ -9,6 +9,7 @@ message prefetched per worker thread. Duplicates are dropped at claim (see
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 TASK_NAME = "aptmagic.run_job"
 RETRY_AFTER_SECONDS = "5"
+CHECK_TTL_SECONDS = 1.0
 MAX_JOB_ID_LENGTH = 64
 
 
@@ -100,6 +102,7 @@ class CeleryQueue:
         self.prefix = settings.queue_name_prefix
         self.app = make_celery_app(settings)
         self._handler: JobHandler | None = None
+        self._checked_at = 0.0
 
         def run_job(job_id: Any) -> None:
             self._deliver(job_id)
@@ -131,17 +134,26 @@ class CeleryQueue:
                 retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
             )
         except Exception as exc:  # kombu raises OperationalError, redis and botocore their own
+            self._checked_at = 0.0
             raise QueueUnavailable(f"the job queue is unavailable ({type(exc).__name__}); retry shortly") from exc
 
     def check(self) -> None:
-        """Raise QueueUnavailable unless the broker answers now (bounded by the connect timeout)."""
+        """Raise QueueUnavailable unless the broker answered within the last CHECK_TTL seconds or
+        answers now (bounded by the connect timeout). A broker lost after a passed check costs
+        nothing either: the job is committed and the re-dispatch sweep sends it."""
+        if time.monotonic() - self._checked_at < CHECK_TTL_SECONDS:
+            return
         try:
-            with self.app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.1, timeout=self.settings.broker_connect_timeout_seconds)
+            with self.app.producer_pool.acquire(block=True, timeout=self.settings.broker_connect_timeout_seconds) as producer:
+                conn = producer.connection
+                conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.1,
+                                       timeout=self.settings.broker_connect_timeout_seconds)  # fmt: skip
                 if not self.is_sqs:
                     conn.default_channel.client.ping()
         except Exception as exc:
+            self._checked_at = 0.0
             raise QueueUnavailable(f"the job queue is unavailable ({type(exc).__name__}); retry shortly") from exc
+        self._checked_at = time.monotonic()
 
     def start(self, handler: JobHandler) -> None:
         """Set what a delivered id runs; ``run_worker`` then consumes in this process."""
