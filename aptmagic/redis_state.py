@@ -66,3 +66,20 @@ def warn_sometimes(logger: logging.Logger, message: str, **extra: Any) -> None:
             return
         _last_warning[message] = now
     logger.warning(message, extra=extra)
+
+
+class Breaker:
+    """For calls that may be skipped (cache, events, cancel signals): after a
+    failure, skip Redis for ``pause`` seconds instead of paying a timeout on
+    every call (a running job checks for a cancel at every step)."""
+
+    def __init__(self, pause: float = 5.0) -> None:
+        self.pause = pause
+        self._until = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return time.monotonic() < self._until
+
+    def trip(self) -> None:
+        self._until = time.monotonic() + self.pause

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import redis
 
-from aptmagic.redis_state import warn_sometimes
+from aptmagic.redis_state import Breaker, warn_sometimes
 
 log = logging.getLogger(__name__)
 MEMORY_ENTRIES = 10_000
@@ -84,8 +84,11 @@ class RedisResultCache:
         self.client = client
         self.prefix = prefix + "result:"
         self.ttl_seconds = ttl_seconds
+        self.breaker = Breaker()
 
     def get(self, scoped_key: str) -> str | None:
+        if self.breaker.is_open:
+            return None
         try:
             value = self.client.get(self.prefix + scoped_key)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -100,10 +103,13 @@ class RedisResultCache:
         self._quietly(lambda: self.client.delete(self.prefix + scoped_key))
 
     def _quietly(self, call: Any) -> None:
+        if self.breaker.is_open:
+            return
         try:
             call()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self._warn(exc)
 
     def _warn(self, exc: Exception) -> None:
+        self.breaker.trip()
         warn_sometimes(log, "result cache unavailable; answering from the database", error=str(exc))

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import redis
 
-from aptmagic.redis_state import warn_sometimes
+from aptmagic.redis_state import Breaker, warn_sometimes
 
 log = logging.getLogger(__name__)
 SIGNAL_TTL_SECONDS = 24 * 3600
@@ -52,6 +52,7 @@ class RedisCancelSignals:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix + "cancel:"
+        self.breaker = Breaker()
 
     def request(self, job_id: str) -> None:
         try:
@@ -60,9 +61,14 @@ class RedisCancelSignals:
             warn_sometimes(log, "cancel signal not sent; the job row still asks for the cancel", error=str(exc))
 
     def is_requested(self, job_id: str) -> bool:
+        """Checked at every step of a running job: while Redis is failing it is
+        asked at most once per breaker pause, and the answer meanwhile is no."""
+        if self.breaker.is_open:
+            return False
         try:
             return bool(self.client.exists(self.prefix + job_id))
         except (redis.ConnectionError, redis.TimeoutError):
+            self.breaker.trip()
             return False
 
     def clear(self, job_id: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import redis
 
-from aptmagic.redis_state import warn_sometimes
+from aptmagic.redis_state import Breaker, warn_sometimes
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 1000
@@ -112,6 +112,7 @@ class RedisJobEventBus:
         self.client = client
         self.channel_prefix = prefix + "events:"
         self.local = MemoryJobEventBus()
+        self.breaker = Breaker()  # publishing is skipped for a while after a failure
         self.listening = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -129,10 +130,14 @@ class RedisJobEventBus:
         return self.local.subscribe(job_id)
 
     def publish(self, event: JobEvent) -> None:
+        if self.breaker.is_open:
+            self.local.publish(event)
+            return
         message = json.dumps({"type": event.type, "job_id": event.job_id, "data": event.data}, default=str)
         try:
             self.client.publish(self.channel_prefix + event.job_id, message)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.breaker.trip()
             warn_sometimes(log, "job events not sent through Redis; only this process sees them", error=str(exc))
             self.local.publish(event)
 

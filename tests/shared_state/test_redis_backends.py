@@ -199,3 +199,28 @@ def test_publish_without_redis_reaches_local_subscribers(dead: redis.Redis, pref
         assert asyncio.run(scenario()) == JobEvent("progress", "j", {"step": 1})
     finally:
         bus.close()
+
+
+def test_skippable_calls_stop_asking_a_failing_redis_for_a_while(prefix: str) -> None:
+    """A Redis that never answers must not cost a timeout at every step of a job."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)  # connections complete in the kernel; nothing ever answers
+    try:
+        client = create_redis(f"redis://127.0.0.1:{listener.getsockname()[1]}", 0.3)
+        signals, cache = RedisCancelSignals(client, prefix), RedisResultCache(client, prefix, 60)
+        bus = RedisJobEventBus(client, prefix)
+        started = time.monotonic()
+        assert signals.is_requested("j") is False  # pays the timeout once
+        first = time.monotonic() - started
+        assert first < 5
+        started = time.monotonic()
+        for _ in range(100):
+            assert signals.is_requested("j") is False
+            assert cache.get("k") is None
+            bus.publish(JobEvent("progress", "j", {"step": 1}))
+        assert time.monotonic() - started < 2 * first + 3  # one more timeout each at most, not 300
+    finally:
+        listener.close()
