@@ -47,7 +47,10 @@ def complete_direct(uploads: UploadService, grant: Grant) -> Asset:
     try:
         if size > grant.size:
             raise too_large(grant.size)
-        data = store.read(key)
+        try:
+            data = store.read(key)
+        except BlobNotFound:  # another request completed it first and removed the staging object
+            raise NothingUploaded("the staged file is gone: this upload was completed by another request") from None
         return uploads.accept(data, grant.content_type, grant.filename, grant.upload_id, grant.owner_id)
     finally:
         try:

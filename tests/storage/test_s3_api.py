@@ -278,3 +278,16 @@ def test_s3_unreachable_is_503_with_retry_after(tmp_path: Path, models_dir: Path
         live.stop()
     finally:
         s3.stop()
+
+
+def test_racing_completes_keep_one_upload(http: httpx.Client, server: LiveServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = sample("png")
+    grant = http.post("/api/v1/uploads/presign", json={"content_type": "image/png", "size": len(data)}).json()
+    assert httpx.put(grant["url"], content=data, headers=grant["headers"]).status_code == 200
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: httpx.post(server.url + grant["complete_url"], timeout=60), range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes.count(201) == 1 and set(codes) <= {201, 409}, [a.text for a in answers]
+    assert {error_of(a)["code"] for a in answers if a.status_code == 409} <= {"upload_url_used", "upload_missing"}

@@ -175,3 +175,26 @@ def test_a_refusal_by_s3_is_unavailable_not_a_crash(s3_store: S3BlobStore) -> No
     store = S3BlobStore(s3_store.client, "no-such-bucket-here")
     with pytest.raises(StorageUnavailable, match="NoSuchBucket"):
         store.put("k", b"x", "text/plain")
+
+
+def test_lifecycle_command_line(moto_server: MotoServer, make_bucket: Callable[..., str], tmp_path: Any) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    bucket = make_bucket(versioned=False)
+    env = {
+        **os.environ, "APTMAGIC_STORAGE_BACKEND": "s3", "APTMAGIC_S3_BUCKET": bucket, "APTMAGIC_DATA_DIR": str(tmp_path),
+        "APTMAGIC_S3_ENDPOINT_URL": moto_server.url, "APTMAGIC_S3_REGION": REGION, "APTMAGIC_S3_PATH_STYLE": "true",
+        "APTMAGIC_S3_TEMP_EXPIRE_DAYS": "2",
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "aptmagic.storage.lifecycle"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["Rules"][0]["Expiration"] == {"Days": 2}
+    client = s3_client(moto_server.url)
+    assert client.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert len(client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]) == 2
