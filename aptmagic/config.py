@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     s3_region: str | None = Field(None, description="S3 region; unset: the AWS default chain decides.")
     s3_endpoint_url: str | None = Field(None, description="Endpoint of an S3-compatible service (MinIO, moto, ...).")
     s3_path_style: bool = Field(False, description="Path-style addressing (most S3-compatible services need it).")
+    s3_public_endpoint_url: str | None = Field(
+        None, description="Endpoint that presigned URLs name, when clients reach S3 by another address than "
+        "aptmagic does (e.g. http://minio:9000 inside, https://s3.example.com outside). Default: s3_endpoint_url."
+    )
     s3_sse: Literal["AES256", "aws:kms"] | None = Field(None, description="Server-side encryption of every object.")
     s3_sse_kms_key_id: str | None = Field(None, description="KMS key id for s3_sse aws:kms; unset: the bucket's key.")
     s3_configure_bucket: bool = Field(

@@ -33,9 +33,12 @@ def s3_config(connect_timeout: float, read_timeout: float, max_attempts: int, pa
 
 class S3BlobStore:
     def __init__(
-        self, client: Any, bucket: str, prefix: str = "", sse: str | None = None, kms_key_id: str | None = None
-    ) -> None:
+        self, client: Any, bucket: str, prefix: str = "", sse: str | None = None, kms_key_id: str | None = None,
+        presign_client: Any = None,
+    ) -> None:  # fmt: skip
+        """``presign_client``: signs the URLs handed to clients (another endpoint); default ``client``."""
         self.client = client
+        self.presign_client = presign_client or client
         self.bucket = bucket
         self.prefix = prefix
         self.sse_params: dict[str, str] = {}
@@ -50,10 +53,13 @@ class S3BlobStore:
             settings.s3_connect_timeout_seconds, settings.s3_read_timeout_seconds, settings.s3_max_attempts,
             settings.s3_path_style,
         )  # fmt: skip
-        client = boto3.session.Session().client(
-            "s3", region_name=settings.s3_region, endpoint_url=settings.s3_endpoint_url, config=config
+        session = boto3.session.Session()
+        client = session.client("s3", region_name=settings.s3_region, endpoint_url=settings.s3_endpoint_url, config=config)
+        public = settings.s3_public_endpoint_url
+        presigner = session.client("s3", region_name=settings.s3_region, endpoint_url=public, config=config) if public else None
+        return cls(
+            client, settings.s3_bucket, settings.s3_prefix, settings.s3_sse, settings.s3_sse_kms_key_id, presigner
         )
-        return cls(client, settings.s3_bucket, settings.s3_prefix, settings.s3_sse, settings.s3_sse_kms_key_id)
 
     def _key(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -139,11 +145,11 @@ class S3BlobStore:
         params: dict[str, str] = {"Bucket": self.bucket, "Key": self._key(key)}
         if download_name:
             params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
-        return str(self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
+        return str(self.presign_client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
 
     def presign_put(self, key: str, content_type: str, expires_in: int) -> tuple[str, dict[str, str]]:
         params = {"Bucket": self.bucket, "Key": self._key(key), "ContentType": content_type, **self.sse_params}
-        url = self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+        url = self.presign_client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
         headers = {"Content-Type": content_type}
         if "ServerSideEncryption" in self.sse_params:
             headers["x-amz-server-side-encryption"] = self.sse_params["ServerSideEncryption"]

@@ -106,3 +106,23 @@ def test_a_direct_upload_url_expires(tmp_path: Path, models_dir: Path, gateway: 
             assert late.status_code == 403 and error_of(late)["code"] == "upload_url_expired"
     finally:
         live.stop()
+
+
+def test_urls_can_name_a_public_endpoint(
+    tmp_path: Path, models_dir: Path, moto_server: MotoServer, gateway: Gateway, aws_env: None
+) -> None:
+    """aptmagic talks to S3 at one address (moto) and hands out URLs for another (the gateway)."""
+    settings = s3_app_settings(tmp_path, models_dir, moto_server.url, s3_public_endpoint_url=gateway.url)
+    live = start_server(settings)
+    try:
+        with httpx.Client(base_url=live.url, timeout=30, headers=live.auth_headers) as http:
+            data = sample("png")
+            grant = http.post("/api/v1/uploads/presign", json={"content_type": "image/png", "size": len(data)}).json()
+            assert grant["url"].startswith(gateway.url)
+            assert httpx.put(grant["url"], content=data, headers=grant["headers"]).status_code == 200
+            asset = httpx.post(live.url + grant["complete_url"]).json()
+            url = http.get(f"/api/v1/assets/{asset['id']}/url").json()["url"]
+            assert url.startswith(gateway.url)
+            assert httpx.get(url).status_code == 200  # the signature holds for the public host
+    finally:
+        live.stop()
