@@ -54,6 +54,7 @@ def serve(
 def api(
     host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="HTTP processes (settings from the environment).")] = 1,
     data_dir: DataDir = None,
 ) -> None:
     """Run the HTTP API only; jobs run in `aptmagic worker` processes (queue_backend = celery)."""
@@ -67,6 +68,13 @@ def api(
     if settings.queue_backend != "celery":
         console.print("[yellow]queue_backend is inprocess: nothing will run the jobs; use `aptmagic serve`.[/yellow]")
     console.print(f"aptmagic API on http://{settings.host}:{settings.port}", highlight=False)
+    if workers > 1:  # each process builds its app from the environment: pass the options on through it
+        for key, value in {"HOST": settings.host, "PORT": settings.port, "DATA_DIR": settings.data_dir}.items():
+            os.environ[f"APTMAGIC_{key}"] = str(value)
+        os.environ["APTMAGIC_WORKER_CONCURRENCY"] = "0"
+        uvicorn.run("aptmagic.app:create_app", factory=True, workers=workers, host=settings.host, port=settings.port,
+                    log_config=None, timeout_graceful_shutdown=5)  # fmt: skip
+        return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
 
 

@@ -75,6 +75,11 @@ def register_noop_backend() -> None:
     register_backend("bench-noop")(NoopBackend)
 
 
+# The HTTP processes `aptmagic api --workers N` spawns import this file again as their main module.
+if __name__ == "__mp_main__" and os.environ.get("APTMAGIC_BENCH_NOOP") == "1":
+    register_noop_backend()
+
+
 def run_cli(args: list[str]) -> None:
     register_noop_backend()
     from aptmagic.cli import main
@@ -175,6 +180,7 @@ def cluster_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, st
         APTMAGIC_LOG_LEVEL="WARNING",
         APTMAGIC_PROGRESS_WRITE_INTERVAL="1",
         APTMAGIC_DB_POOL_SIZE="20",
+        APTMAGIC_BENCH_NOOP="1",
         **extra,
     )
     return env
@@ -262,7 +268,7 @@ def wait_done(database_url: str, expected: int, timeout: float = 600) -> float:
 
 
 def whole_path(kind: str, pg: Any, redis_url: str, root: Path, jobs: int, clients: int, workers: int,
-               concurrency: int, warmup: int) -> dict[str, Any]:  # fmt: skip
+               concurrency: int, warmup: int, api_workers: int = 1) -> dict[str, Any]:  # fmt: skip
     from tests.support.services import free_port
 
     database_url = pg.create_database()
@@ -273,7 +279,7 @@ def whole_path(kind: str, pg: Any, redis_url: str, root: Path, jobs: int, client
     if kind == "celery":
         env = cluster_env(database_url, root / kind, APTMAGIC_QUEUE_BACKEND="celery", APTMAGIC_BROKER_URL=redis_url,
                           APTMAGIC_QUEUE_NAME_PREFIX=f"b{uuid.uuid4().hex[:6]}-")  # fmt: skip
-        processes.append(spawn(env, log, "api", "--port", str(port)))
+        processes.append(spawn(env, log, "api", "--port", str(port), "--workers", str(api_workers)))
         wait_http(url, processes[0], log)
         for index in range(workers):
             worker_log = root / f"worker-{index}.log"
@@ -312,6 +318,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=2, help="aptmagic worker processes")
     parser.add_argument("--concurrency", type=int, default=4, help="threads per worker")
+    parser.add_argument("--api-workers", type=int, default=1, help="HTTP processes of `aptmagic api`")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--skip-inprocess-path", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -336,7 +343,7 @@ def main() -> None:
             kinds = ["celery"] if args.skip_inprocess_path else ["celery", "inprocess"]
             for kind in kinds:
                 results[f"path_{kind}"] = whole_path(kind, pg, redis.url, root, args.jobs, args.clients, args.workers,
-                                                     args.concurrency, args.warmup)  # fmt: skip
+                                                     args.concurrency, args.warmup, args.api_workers)  # fmt: skip
                 print(json.dumps({f"path_{kind}": results[f"path_{kind}"]}, indent=2), flush=True)
     finally:
         pg.stop()

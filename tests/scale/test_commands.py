@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from aptmagic.cli import app
+from tests.support.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 runner = CliRunner()
 
@@ -36,3 +46,30 @@ def test_worker_refuses_a_bad_broker_url(monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.mark.parametrize("concurrency", ["0", "65", "many"])
 def test_worker_concurrency_is_bounded(concurrency: str) -> None:
     assert runner.invoke(app, ["worker", "--concurrency", concurrency]).exit_code == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_api_runs_several_http_processes(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()}
+    env.update(PYTHONPATH=str(ROOT), APTMAGIC_DATA_DIR=str(tmp_path), APTMAGIC_LOG_LEVEL="WARNING")
+    log = (tmp_path / "api.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "aptmagic", "api", "--workers", "2", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (tmp_path / "api.log").read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "api.log").read_text()
+            time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/jobs", timeout=5).status_code == 401
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
