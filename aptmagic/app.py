@@ -21,15 +21,17 @@ from aptmagic.compat import install_compat
 from aptmagic.config import Settings
 from aptmagic.core.errors import install_error_handlers
 from aptmagic.core.health import build_router as health_router
+from aptmagic.core.outages import OutageMiddleware
 from aptmagic.core.security import install_security
 from aptmagic.core.services import build_services
 from aptmagic.inference.endpoints import build_router as models_router
 from aptmagic.jobs.endpoints import build_router as jobs_router
 from aptmagic.jobs.tasks import task_names
+from aptmagic.moderation.endpoints import build_router as moderation_router
 from aptmagic.observability import http as observability_http
 from aptmagic.observability.metrics import Metrics
 from aptmagic.observability.pages import build_router as admin_pages_router
-from aptmagic.moderation.endpoints import build_router as moderation_router
+from aptmagic.queue.endpoints import build_router as queue_router
 from aptmagic.quotas.endpoints import build_router as usage_router
 from aptmagic.quotas.ratelimit import RateLimitMiddleware
 from aptmagic.social.endpoints import build_router as social_router
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, by="user")  # inside AuthMiddleware: it needs the principal
     app.add_middleware(AuthMiddleware)  # inside the security middleware, so its answers get the same headers
     app.add_middleware(RateLimitMiddleware, by="ip")  # before authentication, so failed credentials count too
+    app.add_middleware(OutageMiddleware)  # a database or broker that is down answers 503, authentication included
     install_security(app, settings)
     install_compat(app)  # /v1 and /sdapi/v1; its error hook goes outside the middleware above
     observability_http.install(app, Metrics())  # outermost of these: sees every answer, 401s and 429s too
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers += (social_router(), moderation_router())
     for router in routers:
         app.include_router(router, prefix="/api/v1")
+    app.include_router(queue_router(), prefix="/api/v1")
     app.include_router(health_router())
     app.include_router(web_router())
     app.include_router(auth_pages_router())

@@ -1,4 +1,4 @@
-"""The aptmagic command: serve, migrate, models, user; and the client commands (aptmagic.client.cli)."""
+"""The aptmagic command: serve, api, worker, migrate, models, user; and the client commands (aptmagic.client.cli)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,60 @@ def serve(
     configure_logging(settings.log_level)
     console.print(f"aptmagic on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", highlight=False)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="HTTP processes (settings from the environment).")] = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the HTTP API only; jobs run in `aptmagic worker` processes (queue_backend = celery)."""
+    import uvicorn
+
+    from aptmagic.app import create_app
+    from aptmagic.observability.logging import configure_logging
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, worker_concurrency=0)
+    configure_logging(settings.log_level)
+    if settings.queue_backend != "celery":
+        console.print("[yellow]queue_backend is inprocess: nothing will run the jobs; use `aptmagic serve`.[/yellow]")
+    console.print(f"aptmagic API on http://{settings.host}:{settings.port}", highlight=False)
+    if workers > 1:  # each process builds its app from the environment: pass the options on through it
+        for key, value in {"HOST": settings.host, "PORT": settings.port, "DATA_DIR": settings.data_dir}.items():
+            os.environ[f"APTMAGIC_{key}"] = str(value)
+        os.environ["APTMAGIC_WORKER_CONCURRENCY"] = "0"
+        uvicorn.run("aptmagic.app:create_app", factory=True, workers=workers, host=settings.host, port=settings.port,
+                    log_config=None, timeout_graceful_shutdown=5)  # fmt: skip
+        return
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to take jobs from: gpu, cpu.")] = "gpu,cpu",
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run at once (threads).")] = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """Run jobs from the broker (queue_backend = celery). SIGTERM: finish or release the running job, then exit."""
+    from aptmagic.observability.logging import configure_logging
+    from aptmagic.queue.routing import QUEUES
+
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(QUEUES))
+    if not names or unknown:
+        console.print(f"[red]--queues:[/red] choose from {', '.join(QUEUES)}; got {queues!r}")
+        raise typer.Exit(2)
+    settings = _settings(data_dir=data_dir, worker_concurrency=0)
+    if settings.queue_backend != "celery":
+        console.print("[red]aptmagic worker needs APTMAGIC_QUEUE_BACKEND=celery and APTMAGIC_BROKER_URL.[/red]")
+        raise typer.Exit(2)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    configure_logging(settings.log_level)
+    from aptmagic.queue.worker import run_worker
+
+    raise typer.Exit(run_worker(settings, list(dict.fromkeys(names)), concurrency))
 
 
 @app.command()

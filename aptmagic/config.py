@@ -50,9 +50,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL. Default: a SQLite file (WAL mode) in data_dir."
     )
-    storage_backend: Literal["local"] = Field("local", description="Blob store backend.")
+    storage_backend: Literal["local", "s3"] = Field("local", description="Blob store backend: local or s3.")
     storage_dir: Path | None = Field(None, description="Folder of the local blob store. Default: data_dir/blobs.")
-    queue_backend: Literal["inprocess"] = Field("inprocess", description="Job queue backend.")
+    queue_backend: Literal["inprocess", "celery"] = Field(
+        "inprocess", description="Job queue backend: inprocess (worker threads in the API process) or celery."
+    )
     worker_concurrency: int = Field(1, ge=0, le=64, description="In-process worker threads (0: submit only).")
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
@@ -228,6 +230,77 @@ class Settings(BaseSettings):
     moderation_blocklist_file: Path | None = Field(
         None, description="A file of further blocked terms, one a line ('#' starts a comment); read at start-up."
     )
+    # S3 storage (storage_backend = "s3") and Redis shared state
+    s3_bucket: str | None = Field(None, description="S3 bucket of the blob store (storage_backend s3).")
+    s3_prefix: str = Field(
+        "", pattern=r"^([a-z0-9][a-z0-9_.-]*/)*$", description="Key prefix inside the bucket, e.g. 'aptmagic/'."
+    )
+    s3_region: str | None = Field(None, description="S3 region; unset: the AWS default chain decides.")
+    s3_endpoint_url: str | None = Field(None, description="Endpoint of an S3-compatible service (MinIO, moto, ...).")
+    s3_path_style: bool = Field(False, description="Path-style addressing (most S3-compatible services need it).")
+    s3_public_endpoint_url: str | None = Field(
+        None, description="Endpoint that presigned URLs name, when clients reach S3 by another address than "
+        "aptmagic does (e.g. http://minio:9000 inside, https://s3.example.com outside). Default: s3_endpoint_url."
+    )
+    s3_sse: Literal["AES256", "aws:kms"] | None = Field(None, description="Server-side encryption of every object.")
+    s3_sse_kms_key_id: str | None = Field(None, description="KMS key id for s3_sse aws:kms; unset: the bucket's key.")
+    s3_configure_bucket: bool = Field(
+        False, description="At start-up, enable versioning and apply the lifecycle rules (needs those permissions)."
+    )
+    s3_presign_ttl_seconds: int = Field(
+        300, ge=1, le=7 * 24 * 3600, description="Lifetime of presigned S3 download and upload URLs."
+    )
+    s3_direct_uploads: bool = Field(
+        True, description="Presigned uploads go straight to S3, then are checked when completed."
+    )
+    s3_redirect_downloads: bool = Field(
+        False, description="GET /api/v1/assets/{id} answers 307 to a presigned S3 URL instead of streaming."
+    )
+    s3_temp_expire_days: int = Field(1, ge=1, description="Lifecycle: unfinished direct uploads expire after this.")
+    s3_noncurrent_expire_days: int = Field(30, ge=1, description="Lifecycle: earlier versions expire after this.")
+    s3_connect_timeout_seconds: float = Field(3.0, gt=0, description="S3 connect timeout.")
+    s3_read_timeout_seconds: float = Field(30.0, gt=0, description="S3 read timeout.")
+    s3_max_attempts: int = Field(3, ge=1, le=10, description="S3 attempts per call (botocore standard retries).")
+    redis_url: str | None = Field(
+        None, description="Redis for the result cache, rate limits, log-in throttling, job events and cancels "
+        "shared by every process; unset: kept in this process."
+    )
+    redis_prefix: str = Field("aptmagic:", max_length=64, description="Prefix of every Redis key and channel.")
+    redis_timeout_seconds: float = Field(2.0, gt=0, description="Redis connect and socket timeout.")
+    result_cache_ttl_seconds: int = Field(7 * 24 * 3600, ge=1, description="Lifetime of a result-cache entry in Redis.")
+
+    # Celery queue (queue_backend = "celery"), job leases and database pool
+    broker_url: str | None = Field(
+        None, description="Celery broker: redis://host:6379/0 or sqs:// (credentials from the AWS default chain)."
+    )
+    queue_name_prefix: str = Field(
+        "", pattern=r"^[A-Za-z0-9_-]{0,40}$", description="Prefix of the broker's queue names (cpu, gpu), e.g. 'prod-'."
+    )
+    sqs_region: str | None = Field(None, description="AWS region of the SQS queues (broker_url sqs://).")
+    sqs_endpoint_url: str | None = Field(None, description="Endpoint of an SQS-compatible service (e.g. moto).")
+    broker_visibility_timeout_seconds: int = Field(
+        7200, ge=10, le=12 * 3600,
+        description="Seconds before the broker hands an unacknowledged job to another worker; longer than the "
+        "longest job (SQS allows at most 12 h). A live lease still keeps a second worker from running it.",
+    )
+    broker_connect_timeout_seconds: float = Field(3.0, gt=0, description="Broker connect and socket timeout.")
+    lease_seconds: float = Field(
+        60.0, gt=0, description="A running job's lease; renewed every third of it. An expired lease means "
+        "the worker died: the job may be claimed again (counting an attempt)."
+    )
+    redispatch_after_seconds: float = Field(
+        300.0, gt=0, description="A queued job not started this long after it was queued is sent to the broker "
+        "again (a lost message, a broker restart); a duplicate delivery is dropped at claim."
+    )
+    redispatch_interval_seconds: float = Field(
+        30.0, ge=0, description="Seconds between re-dispatch sweeps (Celery backend); 0 turns them off."
+    )
+    idempotency_ttl_seconds: int = Field(
+        24 * 3600, ge=60, description="How long an Idempotency-Key of a job submit is remembered."
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="Connections kept per process (PostgreSQL).")
+    db_max_overflow: int = Field(20, ge=0, le=200, description="Extra connections under load (PostgreSQL).")
+    db_connect_timeout_seconds: int = Field(5, ge=1, le=120, description="Database connect timeout (PostgreSQL).")
 
     @classmethod
     def settings_customise_sources(
@@ -337,6 +410,24 @@ class Settings(BaseSettings):
             problems.append("demo mode (random-weight models) is not for production")
         if problems:
             raise ValueError("unsafe settings for production: " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _check_s3(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("storage_backend s3 needs s3_bucket")
+        if self.s3_sse_kms_key_id and self.s3_sse != "aws:kms":
+            raise ValueError("s3_sse_kms_key_id needs s3_sse = 'aws:kms'")
+        return self
+
+    @model_validator(mode="after")
+    def _check_queue(self) -> Settings:
+        if self.queue_backend == "celery" and not self.broker_url:
+            raise ValueError("queue_backend celery needs broker_url (redis://... or sqs://)")
+        if self.broker_url and not self.broker_url.startswith(("redis://", "rediss://", "sqs://")):
+            raise ValueError("broker_url must start with redis://, rediss:// or sqs://")
+        if self.broker_visibility_timeout_seconds <= self.lease_seconds:
+            raise ValueError("broker_visibility_timeout_seconds must be longer than lease_seconds")
         return self
 
     @property

@@ -22,6 +22,20 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "setup: /usr/bin/chromium is missing; the browser tests will be skipped (as root on Debian: apt-get install chromium)" >&2
   fi
 fi
+# The queue, cluster and shared-state tests start redis-server on loopback and skip without it.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing redis-server for the queue and cluster tests (apt-get)"
+    apt_log="$(mktemp)"
+    if { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; } >"$apt_log" 2>&1; then
+      rm -f "$apt_log"
+    else
+      echo "setup: could not install redis-server (log: $apt_log); the Redis tests will be skipped" >&2
+    fi
+  else
+    echo "setup: redis-server is missing; the Redis tests will be skipped (as root on Debian: apt-get install redis-server)" >&2
+  fi
+fi
 
 stamp=".venv/.aptmagic-setup"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"

@@ -21,6 +21,14 @@ import uvicorn
 from aptmagic.app import create_app
 from aptmagic.config import Settings
 
+pytest_plugins = ["tests.support.services"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from tests.support.backends import add_backend_options
+
+    add_backend_options(parser)
+
 TERMINAL = {"succeeded", "failed", "canceled"}
 
 
@@ -48,9 +56,14 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, models_dir: Path, request: pytest.FixtureRequest) -> Callable[..., Settings]:
+    from tests.support.backends import backend_overrides
+
+    backends = backend_overrides(request)  # --db / --queue: the same tests on PostgreSQL and Celery
+
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
+            **backends,
             "environment": "test",
             "data_dir": tmp_path / "data",
             "models_dir": models_dir,
@@ -110,6 +123,7 @@ class LiveServer:
     server: uvicorn.Server
     thread: threading.Thread
     account: Account | None = None
+    worker: Any = None  # an embedded Celery worker (queue_backend celery)
 
     @property
     def user_id(self) -> str | None:
@@ -125,6 +139,8 @@ class LiveServer:
         return self.app.state.services
 
     def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
         self.server.should_exit = True
         self.thread.join(30)
 
@@ -146,6 +162,10 @@ def start_server(settings: Settings, *, account: bool = True) -> LiveServer:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
     live = LiveServer(f"http://127.0.0.1:{port}", app, server, thread)
+    if settings.queue_backend == "celery" and settings.worker_concurrency > 0:
+        from tests.support.backends import EmbeddedWorker
+
+        live.worker = EmbeddedWorker(live.services, settings.worker_concurrency)
     if account:
         live.account = create_account(live.services, "tester")
     return live

@@ -13,9 +13,19 @@ from aptmagic.assets.images import encode_png
 from aptmagic.assets.models import Asset
 from aptmagic.assets.repository import AssetRepository
 from aptmagic.auth.principal import Principal
-from aptmagic.core.errors import InvalidRequest, NotFound
+from aptmagic.core.errors import AppError, Conflict, InvalidRequest, NotFound
 from aptmagic.db.base import new_id, utcnow
-from aptmagic.storage.base import BlobNotFound, BlobStore
+from aptmagic.storage.base import BlobNotFound, BlobStore, BlobVersion, PresigningBlobStore, VersionedBlobStore
+
+
+class NoVersions(AppError):
+    status_code = 409
+    code = "versions_unsupported"
+
+
+class NotOwner(AppError):
+    status_code = 403
+    code = "forbidden"
 
 
 class AssetService:
@@ -79,3 +89,45 @@ class AssetService:
 
     def blobs_present(self, assets: list[Asset]) -> bool:
         return all(self.store.exists(asset.storage_key) for asset in assets)
+
+    # versions (S3 with versioning)
+
+    def _versioned(self) -> VersionedBlobStore:
+        if not isinstance(self.store, VersionedBlobStore):
+            raise NoVersions(
+                f"this storage backend ({type(self.store).__name__}) keeps no versions; "
+                "versions need storage_backend 's3' on a bucket with versioning enabled"
+            )
+        return self.store
+
+    @property
+    def keeps_versions(self) -> bool:
+        return isinstance(self.store, VersionedBlobStore)
+
+    def versions(self, asset: Asset) -> list[BlobVersion]:
+        return self._versioned().list_versions(asset.storage_key)
+
+    def restore(self, asset: Asset, version_id: str, viewer: Principal | None) -> tuple[BlobVersion, bytes]:
+        """Owner only. The restored bytes become current; the caller updates the row from them."""
+        store = self._versioned()
+        if viewer is not None and viewer.user_id is not None and asset.owner_id != viewer.user_id:
+            raise NotOwner("only the asset's owner may restore a version")
+        known = {v.version_id: v for v in store.list_versions(asset.storage_key)}
+        if version_id not in known:
+            raise NotFound(f"asset {asset.id!r} has no version {version_id[:100]!r}")
+        if known[version_id].is_delete_marker:
+            raise Conflict(f"version {version_id!r} is a deletion, not a file; restore a version before it")
+        restored = store.restore_version(asset.storage_key, version_id)
+        data = self.read(asset)
+        asset.size_bytes = len(data)
+        asset.sha256 = hashlib.sha256(data).hexdigest()
+        return restored, data
+
+    # presigned downloads
+
+    def presigned_url(self, asset: Asset, expires_in: int, download: bool = False) -> str | None:
+        """A URL straight to the store, or None when the store cannot make one."""
+        if not isinstance(self.store, PresigningBlobStore):
+            return None
+        name = f"{asset.id}.{asset.content_type.split('/')[-1]}" if download else None
+        return self.store.presign_get(asset.storage_key, expires_in, name)

@@ -21,8 +21,12 @@ class UserRepository(Repository[User]):
         return self.session.scalars(select(User).where(or_(User.email == value, User.username == value))).first()
 
     def exists(self, *, email: str | None = None, username: str | None = None) -> bool:
-        query = select(User.id).where(or_(User.email == (email or "\0"), User.username == (username or "\0")))
-        return self.session.scalar(query.limit(1)) is not None
+        # No placeholder value for a missing one: PostgreSQL refuses NUL characters in text.
+        conditions = [User.email == email] if email else []
+        conditions += [User.username == username] if username else []
+        if not conditions:
+            return False
+        return self.session.scalar(select(User.id).where(or_(*conditions)).limit(1)) is not None
 
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(User)) or 0)

@@ -17,7 +17,7 @@ from aptmagic.auth.models import ALL_SCOPES, ApiKey, AuditEvent, Role, User, Web
 from aptmagic.auth.passwords import PasswordRejected, Passwords, check_policy, make_hasher
 from aptmagic.auth.principal import Principal
 from aptmagic.auth.repository import ApiKeyRepository, AuditFilters, AuditRepository, SessionRepository, UserRepository
-from aptmagic.auth.throttle import LoginThrottle
+from aptmagic.auth.throttle import LoginThrottle, MemoryLoginThrottle
 from aptmagic.config import Settings
 from aptmagic.core.errors import Conflict, InvalidRequest, NotFound
 from aptmagic.db.base import utcnow
@@ -40,14 +40,14 @@ class LoginResult:
 
 
 class AuthService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, throttle: LoginThrottle | None = None) -> None:
         self.settings = settings
         self.passwords = Passwords(
             make_hasher(
                 settings.password_hash_memory_kib, settings.password_hash_time_cost, settings.password_hash_parallelism
             )
         )
-        self.throttle = LoginThrottle(
+        self.throttle = throttle or MemoryLoginThrottle(
             settings.login_max_failures, settings.login_failure_window_seconds, settings.login_lockout_seconds
         )
 

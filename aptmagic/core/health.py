@@ -22,6 +22,12 @@ def _check(services: Services) -> dict[str, str]:
         checks["storage"] = "ok"
     except Exception as exc:
         checks["storage"] = f"error: {type(exc).__name__}"
+    if services.shared is not None and services.shared.client is not None:
+        try:
+            services.shared.check()
+            checks["shared_state"] = "ok"
+        except Exception as exc:
+            checks["shared_state"] = f"error: {type(exc).__name__}"
     try:
         checks["queue"] = f"ok (depth {services.queue.depth()})"
     except Exception as exc:

@@ -16,21 +16,22 @@ from aptmagic.db.session import create_db_engine, create_session_factory
 from aptmagic.inference.base import BackendEnv
 from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.registry import ModelRegistry, build_registry
-from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEventBus
 from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
-from aptmagic.observability.metrics import Metrics
-from aptmagic.observability.services import Observability, build_observability
 from aptmagic.moderation.blocklist import Blocklist, load_blocklist
 from aptmagic.moderation.service import ModerationService
+from aptmagic.observability.metrics import Metrics
+from aptmagic.observability.services import Observability, build_observability
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.factory import create_queue
-from aptmagic.quotas.ratelimit import MemoryRateLimiter, RateLimiter
+from aptmagic.queue.sweep import DispatchSweeper
+from aptmagic.quotas.ratelimit import RateLimiter
 from aptmagic.quotas.service import QuotaService
+from aptmagic.redis_backends import SharedState, build_shared_state
 from aptmagic.social.service import SocialService
 from aptmagic.storage.base import BlobStore
-from aptmagic.storage.factory import create_blob_store
+from aptmagic.storage.factory import create_blob_store, prepare_blob_store
 from aptmagic.uploads.service import UploadService
 from aptmagic.uploads.sweeper import UploadSweeper
 
@@ -59,13 +60,18 @@ class Services:
     blocklist: Blocklist
     social: SocialService
     moderation: ModerationService
+    shared: SharedState | None = None
+    dispatch: DispatchSweeper | None = None  # re-dispatch sweep of a broker queue
 
     def start(self) -> None:
         if self.settings.auto_migrate:
             migrate.upgrade(self.engine)
+        prepare_blob_store(self.store, self.settings)
         self.uploads.start()
         self.sweeper.start()
         self.observability.start()
+        if self.dispatch is not None:
+            self.dispatch.start()
         if self.queue.runs_workers_here:
             self._recover()
             if self.settings.worker_concurrency > 0:
@@ -81,15 +87,23 @@ class Services:
 
     def stop(self) -> None:
         self.sweeper.stop()
+        if self.dispatch is not None:
+            self.dispatch.stop()
         self.queue.stop(self.settings.shutdown_timeout)
+        self.runner.close()
         self.models.unload_all()
         self.observability.stop()
         self.engine.dispose()
+        if self.shared is not None:
+            self.shared.close()
 
 
 def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.resolved_database_url)
+    engine = create_db_engine(
+        settings.resolved_database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        connect_timeout=settings.db_connect_timeout_seconds,
+    )
     session_factory = create_session_factory(engine)
     store = create_blob_store(settings)
     registry = build_registry(settings.models, settings.default_models, settings.demo)
@@ -97,8 +111,8 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     env = BackendEnv(
         models_dir=settings.resolved_models_dir, use_model=lambda model_id: models.use(registry.get(model_id))
     )
-    events = JobEventBus()
-    cancels = CancelSignals()
+    shared = build_shared_state(settings)
+    events, cancels = shared.events, shared.cancels
     queue = create_queue(settings)
     assets = AssetService(store)
     quotas = QuotaService(settings)
@@ -106,7 +120,7 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     social = SocialService(blocklist)
     jobs = JobService(
         registry=registry, queue=queue, assets=assets, events=events, cancels=cancels, max_attempts=settings.max_attempts,
-        quotas=quotas, blocklist=blocklist,
+        quotas=quotas, blocklist=blocklist, results=shared.results,
     )
     runner = JobRunner(
         session_factory=session_factory,
@@ -118,13 +132,20 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
         queue=queue,
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
         progress_write_interval=settings.progress_write_interval,
+        lease_seconds=settings.lease_seconds,
     )
     uploads = UploadService.from_settings(settings, session_factory, store)
     sweeper = UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds)
-    auth = AuthService(settings)
+    auth = AuthService(settings, shared.throttle)
     observability = build_observability(settings, session_factory, events, models, queue, metrics)
-    return Services(
+    services = Services(
         settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper,
-        auth, quotas, MemoryRateLimiter(), observability, blocklist=blocklist, social=social,
-        moderation=ModerationService(social),
+        auth, quotas, shared.limiter, observability, blocklist=blocklist, social=social,
+        moderation=ModerationService(social), shared=shared,
     )
+    if not queue.runs_workers_here:
+        services.dispatch = DispatchSweeper(
+            session_factory, queue, interval=settings.redispatch_interval_seconds,
+            redispatch_after=settings.redispatch_after_seconds,
+        )
+    return services

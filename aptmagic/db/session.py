@@ -13,15 +13,32 @@ from sqlalchemy.orm import Session, sessionmaker
 POST_COMMIT_KEY = "aptmagic.post_commit"
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, connect_timeout: int = 5) -> Engine:
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return _postgres_engine(url, pool_size, max_overflow, connect_timeout)
+    if backend != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     _configure_sqlite(engine)
     return engine
+
+
+def _postgres_engine(url: str, pool_size: int, max_overflow: int, connect_timeout: int) -> Engine:
+    """A pool per process; pre-ping drops connections a database restart broke, and the
+    connect and pool timeouts bound how long a request waits for a database that is down."""
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=connect_timeout,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": connect_timeout, "application_name": "aptmagic"},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -5,7 +5,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 
@@ -14,6 +14,7 @@ from aptmagic.auth.principal import Principal
 from aptmagic.core.deps import ServicesDep, SessionDep
 from aptmagic.core.errors import Conflict, ErrorResponse
 from aptmagic.core.services import Services
+from aptmagic.jobs import idempotency
 from aptmagic.jobs.models import JobStatus
 from aptmagic.jobs.repository import JobFilters
 from aptmagic.jobs.schemas import JobPage, JobRead
@@ -26,6 +27,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Invalid request, with field-level details"},
 }
 
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": JobRead, "description": "A replay: the job an earlier submit with this Idempotency-Key made"},
+    503: {"model": ErrorResponse, "description": "The database or the job queue is unavailable; see Retry-After"},
+}
+
 JOB_EXAMPLE = {
     "task": "text-to-image",
     "model": "tiny-sd",
@@ -35,31 +41,40 @@ JOB_EXAMPLE = {
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/jobs", tags=["jobs"])
-    JobCreate = job_create_union()  # noqa: N806  (a type built from the task registry)
+    JobCreate = job_create_union()
 
-    @router.post("", status_code=202, response_model=JobRead, responses=ERRORS)
+    @router.post("", status_code=202, response_model=JobRead, responses={**ERRORS, **SUBMIT_RESPONSES})
     def submit_job(
         body: Annotated[JobCreate, Body(openapi_examples={"text-to-image": {"value": JOB_EXAMPLE}})],  # type: ignore[valid-type]
         services: ServicesDep,
         session: SessionDep,
         response: Response,
         principal: PrincipalDep,
+        idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER, max_length=255, description=(
+            "Makes a retried submit safe: the same key and body within 24 h return the first job (200)."))] = None,
     ) -> JobRead:
-        """Queue a job. Answers 202 with the job; a cache hit is already succeeded."""
+        """Queue a job. Answers 202 with the job; a cache hit is already succeeded. With an
+        Idempotency-Key already used by you for the same body, answers 200 with that job as it is now."""
         request_body: JobCreateBase = body
         # End the transaction in this worker thread, on success or refusal: the connection (and SQLite's
         # write lock, which the quota count relies on) goes back here, not in the dependency's teardown,
         # which needs another worker thread; under a burst of submits every worker thread may be busy
         # waiting for that lock or a connection, and the teardown would never run.
         try:
-            job = services.jobs.submit(session, request_body, principal)
-            services.observability.jobs.on_submit(session, job, request_body.webhook_url)
+            job, replayed = idempotency.submit_once(
+                session, services.jobs, request_body, principal, idempotency_key, services.settings.idempotency_ttl_seconds
+            )
+            if not replayed:
+                services.observability.jobs.on_submit(session, job, request_body.webhook_url)
             read = JobRead.of(job)  # before the commit: reading after it would start a new transaction
             session.commit()
         except BaseException:
             session.rollback()
             raise
         response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+        if replayed:
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
         return read
 
     @router.get("", response_model=JobPage, responses=ERRORS)
@@ -107,7 +122,7 @@ def build_router() -> APIRouter:
         services: ServicesDep,
         session: SessionDep,
         principal: PrincipalDep,
-        format: Annotated[Literal["txt", "srt", "vtt", "json"], Query(description="srt and vtt need timed segments")] = "txt",  # noqa: A002
+        format: Annotated[Literal["txt", "srt", "vtt", "json"], Query(description="srt and vtt need timed segments")] = "txt",
     ) -> Response:
         """The text result of a caption, text, summary or transcript job as a file."""
         job = services.jobs.get(session, job_id, principal)

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aptmagic.assets.models import Asset
-from aptmagic.db.base import Base, IdMixin, TimestampMixin, UTCDateTime
+from aptmagic.db.base import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
 
 
 class JobStatus(enum.StrEnum):
@@ -51,6 +51,12 @@ class Job(IdMixin, TimestampMixin, Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     run_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), doc="While running: the claim holds until then unless renewed; past it the worker is dead."
+    )
+    queued_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), default=utcnow, doc="When the job last entered queued; the re-dispatch sweep resends old ones."
+    )
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     inference_ms: Mapped[float | None] = mapped_column(Float)

@@ -1,7 +1,10 @@
 """The worker side of a job: claim, run the model, store outputs, finish.
 
 Each stage has its own short transaction, so the row always tells the truth
-to readers. ``run(job_id)`` is what any queue backend calls with an id.
+to readers. ``run(job_id)`` is what any queue backend calls with an id; it may
+be called more than once for one job (duplicate deliveries): the claim/lease
+state machine in ``aptmagic.jobs.lease`` lets exactly one call hold the job, and
+only the holder of the lease may write its result.
 Batching compatible jobs later means claiming several ids and giving the
 backend a list; the stages already take the job snapshot, not the row."""
 
@@ -9,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +36,7 @@ from aptmagic.inference.base import (
 )
 from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
+from aptmagic.jobs import lease
 from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEvent, JobEventBus
 from aptmagic.jobs.models import Job, JobOutput, JobStatus
@@ -57,6 +63,80 @@ class ClaimedJob:
     queue_name: str
     progress_total: int = 0
     owner_id: str | None = None
+    token: str = ""  # this claim's holder id, written to claimed_by
+
+
+class JobInterrupted(JobCanceled):
+    """This worker gives the job up between steps: released at shutdown, or its lease was lost."""
+
+    def __init__(self, job_id: str, released: bool) -> None:
+        super().__init__(job_id)
+        self.released = released
+
+
+class LeaseKeeper:
+    """Renews the leases of the jobs this process runs, from one thread, every third of a lease.
+    A lease it cannot renew (another worker took the job over) marks the job as lost."""
+
+    def __init__(self, session_factory: sessionmaker[Session], lease_seconds: float) -> None:
+        self.session_factory = session_factory
+        self.lease_seconds = lease_seconds
+        self._held: dict[str, str] = {}
+        self._lost: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.releasing = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, job_id: str, token: str) -> None:
+        with self._lock:
+            self._held[job_id] = token
+            self._lost.discard(job_id)
+            if self._thread is None:
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._loop, name="aptmagic-lease-keeper", daemon=True)
+                self._thread.start()
+
+    def drop(self, job_id: str) -> None:
+        with self._lock:
+            self._held.pop(job_id, None)
+            self._lost.discard(job_id)
+
+    def interruption(self, job_id: str) -> JobInterrupted | None:
+        if self.releasing.is_set():
+            return JobInterrupted(job_id, released=True)
+        with self._lock:
+            return JobInterrupted(job_id, released=False) if job_id in self._lost else None
+
+    def held_count(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.lease_seconds / 3):
+            with self._lock:
+                held = list(self._held.items())
+            for job_id, token in held:
+                self._renew(job_id, token)
+
+    def _renew(self, job_id: str, token: str) -> None:
+        try:
+            with self.session_factory.begin() as session:
+                renewed = lease.renew(session, job_id, token, self.lease_seconds, utcnow())
+        except Exception:  # the database is away: keep trying; the lease may lapse meanwhile
+            log.warning("could not renew a job's lease", extra={"job_id": job_id}, exc_info=True)
+            return
+        if not renewed:
+            with self._lock:
+                if self._held.get(job_id) == token:
+                    self._lost.add(job_id)
+            log.warning("job lease lost to another worker", extra={"job_id": job_id})
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +161,7 @@ class JobRunner:
         queue: JobQueue,
         retry: RetryPolicy,
         progress_write_interval: float,
+        lease_seconds: float = 60.0,
     ) -> None:
         self.session_factory = session_factory
         self.registry = registry
@@ -92,19 +173,32 @@ class JobRunner:
         self.retry = retry
         self.progress_write_interval = progress_write_interval
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_seconds = lease_seconds
+        self.leases = LeaseKeeper(session_factory, lease_seconds)
+
+    def release_running(self) -> None:
+        """Graceful stop: every running job gives itself back to the queue at its next step."""
+        self.leases.releasing.set()
+
+    def close(self) -> None:
+        self.leases.stop()
 
     def run(self, job_id: str) -> None:
-        claimed = self._claim(job_id)
+        token = f"{secrets.token_hex(4)}@{self.worker_name}"
+        claimed = self._claim(job_id, token)
         if claimed is None:
             return
+        self.leases.hold(job_id, token)
         self.events.publish(JobEvent("status", job_id, {"status": "running", "attempts": claimed.attempts}))
         try:
             started = time.perf_counter()
             result = self._execute(claimed)
             inference_ms = (time.perf_counter() - started) * 1000
             self._succeed(claimed, result, inference_ms)
+        except JobInterrupted as exc:
+            self._interrupted(claimed, exc)
         except JobCanceled:
-            self._end(claimed.id, JobStatus.canceled)
+            self._end(claimed, JobStatus.canceled)
         except InferenceError as exc:
             self._fail_or_retry(claimed, exc.code, str(exc), transient=exc.transient)
         except TRANSIENT_ERRORS as exc:
@@ -113,33 +207,43 @@ class JobRunner:
             log.exception("job failed", extra={"job_id": job_id})
             self._fail_or_retry(claimed, "internal_error", f"{type(exc).__name__}: {exc}", transient=False)
         finally:
+            self.leases.drop(job_id)
             self.cancels.clear(job_id)
 
-    def _claim(self, job_id: str) -> ClaimedJob | None:
+    def _claim(self, job_id: str, token: str) -> ClaimedJob | None:
         with self.session_factory.begin() as session:
-            repo = JobRepository(session)
-            if not repo.claim(job_id, self.worker_name):
-                return None
-            # The columns only, not the ORM row with its outputs: one light query.
-            job = session.execute(
-                select(
-                    Job.task, Job.model_id, Job.model_version, Job.params, Job.seed,
-                    Job.attempts, Job.max_attempts, Job.queue_name, Job.progress_total, Job.owner_id,
-                ).where(Job.id == job_id)
-            ).one()  # fmt: skip
-            return ClaimedJob(
-                id=job_id,
-                task=job.task,
-                model_id=job.model_id,
-                model_version=job.model_version,
-                params=dict(job.params),
-                seed=int(job.seed or 0),
-                attempts=job.attempts,
-                max_attempts=job.max_attempts,
-                queue_name=job.queue_name,
-                progress_total=job.progress_total,
-                owner_id=job.owner_id,
-            )
+            now = utcnow()
+            if lease.claim(session, job_id, token, self.lease_seconds, now):
+                return self._claimed(session, job_id, token)
+            refusal = lease.refuse(session, job_id, now)
+        log.info("delivery dropped", extra={"job_id": job_id, "reason": str(refusal)})
+        if refusal == lease.Refusal.dead_lettered:
+            self.events.publish(JobEvent("done", job_id, {"status": "failed"}))
+        return None
+
+    @staticmethod
+    def _claimed(session: Session, job_id: str, token: str) -> ClaimedJob:
+        # The columns only, not the ORM row with its outputs: one light query.
+        job = session.execute(
+            select(
+                Job.task, Job.model_id, Job.model_version, Job.params, Job.seed,
+                Job.attempts, Job.max_attempts, Job.queue_name, Job.progress_total, Job.owner_id,
+            ).where(Job.id == job_id)
+        ).one()  # fmt: skip
+        return ClaimedJob(
+            id=job_id,
+            task=job.task,
+            model_id=job.model_id,
+            model_version=job.model_version,
+            params=dict(job.params),
+            seed=int(job.seed or 0),
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            queue_name=job.queue_name,
+            progress_total=job.progress_total,
+            owner_id=job.owner_id,
+            token=token,
+        )
 
     def _execute(self, job: ClaimedJob) -> InferenceResult:
         try:
@@ -177,6 +281,8 @@ class JobRunner:
         def on_step(step: int, total: int) -> None:
             nonlocal last_write, last_cancel_poll
             now = time.monotonic()
+            if (interrupted := self.leases.interruption(job_id)) is not None:
+                raise interrupted
             if self.cancels.is_requested(job_id) or (
                 now - last_cancel_poll >= CANCEL_POLL_SECONDS and self._cancel_in_db(job_id)
             ):
@@ -205,12 +311,11 @@ class JobRunner:
         ]
         text_result = ({"text": result.text} if result.text is not None else {}) | result.data or None
         with self.session_factory.begin() as session:
-            # Inserts and one UPDATE; the job row is not loaded.
-            session.add_all(assets)
-            session.flush()
-            session.add_all(JobOutput(job_id=job.id, position=i, asset_id=asset.id) for i, asset in enumerate(assets))
-            JobRepository(session).set_fields(
+            # One conditional UPDATE, then inserts; the job row is not loaded.
+            held = lease.finish(
+                session,
                 job.id,
+                job.token,
                 status=JobStatus.succeeded,
                 progress_step=Job.progress_total,
                 finished_at=utcnow(),
@@ -219,31 +324,65 @@ class JobRunner:
                 error_code=None,
                 error_message=None,
             )
+            if held:
+                session.add_all(assets)
+                session.flush()
+                session.add_all(JobOutput(job_id=job.id, position=i, asset_id=a.id) for i, a in enumerate(assets))
+        if not held:  # another worker took the job over: its result is the one
+            self._discard(job, assets)
+            return
         self.events.publish(JobEvent("done", job.id, {"status": "succeeded"}))
 
-    def _end(self, job_id: str, status: JobStatus, code: str | None = None, message: str | None = None) -> None:
+    def _discard(self, job: ClaimedJob, assets: list[Any]) -> None:
+        log.warning("result dropped: the job's lease was lost", extra={"job_id": job.id})
+        for asset in assets:
+            try:
+                self.assets.store.delete(asset.storage_key)
+            except Exception:
+                log.warning("could not delete a dropped output", extra={"key": asset.storage_key}, exc_info=True)
+
+    def _end(self, job: ClaimedJob, status: JobStatus, code: str | None = None, message: str | None = None) -> None:
         with self.session_factory.begin() as session:
-            JobRepository(session).set_fields(
-                job_id, status=status, finished_at=utcnow(), error_code=code, error_message=message
+            held = lease.finish(
+                session, job.id, job.token, status=status, finished_at=utcnow(), error_code=code, error_message=message
             )
-        self.events.publish(JobEvent("done", job_id, {"status": str(status)}))
+        if held:
+            self.events.publish(JobEvent("done", job.id, {"status": str(status)}))
+
+    def _interrupted(self, job: ClaimedJob, exc: JobInterrupted) -> None:
+        if not exc.released:
+            log.warning("job abandoned: its lease was lost", extra={"job_id": job.id})
+            return
+        with self.session_factory.begin() as session:
+            released = lease.release(session, job.id, job.token, utcnow())
+        if released:
+            log.info("job released at shutdown", extra={"job_id": job.id})
+            self.events.publish(JobEvent("status", job.id, {"status": "queued", "attempts": job.attempts - 1}))
+            self.queue.enqueue(job.id, job.queue_name)  # if this fails, the re-dispatch sweep sends it
 
     def _fail_or_retry(self, job: ClaimedJob, code: str, message: str, *, transient: bool) -> None:
         if not transient or job.attempts >= job.max_attempts:
             suffix = f" (after {job.attempts} attempts)" if transient else ""
             log.warning("job failed", extra={"job_id": job.id, "code": code})
-            self._end(job.id, JobStatus.failed, code, message + suffix)
+            self._end(job, JobStatus.failed, code, message + suffix)
             return
         delay = self.retry.delay(job.attempts)
+        now = utcnow()
         with self.session_factory.begin() as session:
-            requeued = JobRepository(session).requeue_unless_canceled(
+            requeued = lease.finish(
+                session,
                 job.id,
-                run_after=utcnow() + timedelta(seconds=delay),
+                job.token,
+                unless_canceled=True,
+                status=JobStatus.queued,
+                claimed_by=None,
+                queued_at=now,
+                run_after=now + timedelta(seconds=delay),
                 error_code=code,
                 error_message=f"{message} (retrying in {delay:.1f}s)",
             )
-        if not requeued:  # canceled during the attempt: a retry could never be claimed
-            self._end(job.id, JobStatus.canceled)
+        if not requeued:  # canceled during the attempt (a retry could never be claimed), or taken over
+            self._end(job, JobStatus.canceled)
             return
         self.events.publish(JobEvent("retry", job.id, {"attempts": job.attempts, "delay": delay, "error": message}))
         self.queue.enqueue(job.id, job.queue_name, delay=delay)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,21 +14,24 @@ from sqlalchemy.orm import Session
 
 from aptmagic.assets.service import AssetService
 from aptmagic.auth.principal import Principal
-from aptmagic.core.errors import Conflict, InvalidRequest, NotFound
+from aptmagic.core.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from aptmagic.db.base import utcnow
 from aptmagic.db.session import after_commit
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.jobs.cache import cache_key
+from aptmagic.jobs.cache import MemoryResultCache, ResultCache, cache_key, owner_scope
 from aptmagic.jobs.cancel import CancelSignals
 from aptmagic.jobs.events import JobEvent, JobEventBus
 from aptmagic.jobs.models import Job, JobOutput, JobStatus
-from aptmagic.jobs.repository import JobFilters, JobRepository
 from aptmagic.jobs.params import SourceParams
+from aptmagic.jobs.repository import JobFilters, JobRepository
 from aptmagic.jobs.tasks import JobCreateBase, LimitViolation, TaskParams
 from aptmagic.moderation.blocklist import Blocklist, check_job_params
 from aptmagic.queue.base import JobQueue
+from aptmagic.queue.routing import queue_for
 from aptmagic.quotas.service import QuotaService
+
+log = logging.getLogger(__name__)
 
 
 class JobService:
@@ -42,6 +46,7 @@ class JobService:
         max_attempts: int,
         quotas: QuotaService | None = None,
         blocklist: Blocklist | None = None,
+        results: ResultCache | None = None,
     ) -> None:
         self.registry = registry
         self.queue = queue
@@ -51,6 +56,7 @@ class JobService:
         self.max_attempts = max_attempts
         self.quotas = quotas
         self.blocklist = blocklist
+        self.results = results if results is not None else MemoryResultCache()
 
     def submit(self, session: Session, body: JobCreateBase, viewer: Principal | None = None) -> Job:
         spec = self._model_for(body)
@@ -64,7 +70,7 @@ class JobService:
             model_version=spec.version,
             params=params_json,
             seed=params.seed,
-            queue_name="default",
+            queue_name=queue_for(spec),
             status=JobStatus.queued,
             progress_total=params.progress_total(),
             max_attempts=self.max_attempts,
@@ -78,10 +84,18 @@ class JobService:
         if self.quotas is not None:  # the plan's caps and limits; counted in this transaction (see quotas.service)
             self.quotas.admit(session, viewer, params, cached=cached)
         if not cached:
-            after_commit(session, lambda: self.queue.enqueue(job.id, job.queue_name))
+            self.queue.check()  # 503 now, before anything is committed, if the broker is down
+            after_commit(session, lambda: self._dispatch(job.id, job.queue_name))
         repo.add(job)
         session.flush()
         return job
+
+    def _dispatch(self, job_id: str, queue_name: str) -> None:
+        """After commit the job is accepted: a failed send is left to the re-dispatch sweep."""
+        try:
+            self.queue.enqueue(job_id, queue_name)
+        except Unavailable:
+            log.warning("job committed but not sent to the queue; the sweep will send it", extra={"job_id": job_id})
 
     def _model_for(self, body: JobCreateBase) -> ModelSpec:
         try:
@@ -113,7 +127,7 @@ class JobService:
 
     def _answer_from_cache(self, repo: JobRepository, job: Job) -> bool:
         # Only the same owner's results: a cache hit never hands out another user's outputs.
-        source = repo.find_cached(job.cache_key, job.owner_id)
+        source = self._cached_source(repo, job)
         if source is None or not source.outputs and source.result is None:
             return False
         assets = [out.asset for out in source.outputs]
@@ -128,6 +142,21 @@ class JobService:
         job.result = source.result
         job.outputs = [JobOutput(position=i, asset_id=asset.id, asset=asset) for i, asset in enumerate(assets)]
         return True
+
+    def _cached_source(self, repo: JobRepository, job: Job) -> Job | None:
+        """The result cache first; its entry is only a hint, checked against the row."""
+        scope = owner_scope(job.cache_key, job.owner_id)
+        hinted = self.results.get(scope)
+        if hinted is not None:
+            source = repo.get(hinted)
+            if source is not None and source.status == JobStatus.succeeded and (
+                source.cache_key, source.owner_id) == (job.cache_key, job.owner_id):  # fmt: skip
+                return source
+            self.results.forget(scope)
+        source = repo.find_cached(job.cache_key, job.owner_id)
+        if source is not None:
+            self.results.put(scope, source.id)
+        return source
 
     def get(self, session: Session, job_id: str, viewer: Principal | None = None) -> Job:
         """``viewer``: who asks; another user's job is answered as not found."""

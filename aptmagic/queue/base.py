@@ -9,7 +9,7 @@ JobHandler = Callable[[str], None]
 
 
 class JobQueue(Protocol):
-    def enqueue(self, job_id: str, queue: str = "default", delay: float = 0.0) -> None:
+    def enqueue(self, job_id: str, queue: str = "cpu", delay: float = 0.0) -> None:
         """Deliver ``job_id`` to a worker after ``delay`` seconds. Call after commit."""
         ...
 
@@ -22,6 +22,14 @@ class JobQueue(Protocol):
         ...
 
     def depth(self) -> int: ...
+
+    def depths(self) -> dict[str, int]:
+        """Ids waiting per queue name."""
+        ...
+
+    def check(self) -> None:
+        """Raise aptmagic.core.errors.Unavailable (503) when ids cannot be taken now."""
+        ...
 
     @property
     def runs_workers_here(self) -> bool:

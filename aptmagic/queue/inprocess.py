@@ -27,7 +27,7 @@ class InProcessQueue:
     def runs_workers_here(self) -> bool:
         return True
 
-    def enqueue(self, job_id: str, queue: str = "default", delay: float = 0.0) -> None:
+    def enqueue(self, job_id: str, queue: str = "cpu", delay: float = 0.0) -> None:
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + max(delay, 0.0), next(self._seq), job_id))
             self._cond.notify()
@@ -75,3 +75,9 @@ class InProcessQueue:
     def depth(self) -> int:
         with self._cond:
             return len(self._heap)
+
+    def depths(self) -> dict[str, int]:
+        return {"inprocess": self.depth()}
+
+    def check(self) -> None:
+        """Always takes ids: the queue is this process's memory."""

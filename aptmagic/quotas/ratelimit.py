@@ -7,8 +7,9 @@ before authentication, so it also covers sign-up, log-in, presigned uploads
 and guessed keys; the per-user limit runs after it.
 
 The buckets live behind the ``RateLimiter`` protocol; ``MemoryRateLimiter``
-keeps them in this process (one server process, as the in-process queue is).
-A shared store (Redis) can implement the same protocol for several."""
+keeps them in this process (one server process, as the in-process queue is);
+``RedisRateLimiter`` keeps them in Redis, so several API processes share them.
+When Redis cannot be reached the request is answered 503 with Retry-After."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
+import redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aptmagic.core.errors import error_json
+from aptmagic.core.errors import AppError, error_json
+from aptmagic.redis_state import guarded
 
 LIMITED_PREFIX = "/api/"
 MAX_BUCKETS = 100_000
@@ -65,6 +68,41 @@ class MemoryRateLimiter:
             self._buckets.clear()
 
 
+# KEYS[1]: the bucket (a hash of tokens and when, in microseconds of the Redis clock).
+# ARGV: rate per second, burst. Returns 0 if a token was taken, else microseconds to wait.
+TOKEN_BUCKET_LUA = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'when')
+local tokens = tonumber(state[1]) or burst
+local when = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - when) * rate / 1000000)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) * 1000000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'when', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return wait
+"""
+
+
+class RedisRateLimiter:
+    """Token buckets in Redis, updated atomically by one Lua script on the Redis clock."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.prefix = prefix + "ratelimit:"
+        self._script = client.register_script(TOKEN_BUCKET_LUA)
+
+    def acquire(self, key: str, rate: float, burst: int) -> float:
+        wait = guarded("rate limits", lambda: self._script(keys=[self.prefix + key], args=[rate, burst]))
+        return int(wait) / 1_000_000
+
+
 class RateLimitMiddleware:
     """``by="ip"`` goes outside AuthMiddleware, ``by="user"`` inside it (it reads the principal)."""
 
@@ -90,7 +128,11 @@ class RateLimitMiddleware:
         if key is None or rate <= 0:
             await self.app(scope, receive, send)
             return
-        wait = services.limiter.acquire(key, rate, burst)
+        try:
+            wait = services.limiter.acquire(key, rate, burst)
+        except AppError as exc:  # the shared store is down: 503 with Retry-After
+            await error_json(exc.status_code, exc.code, exc.message, exc.details, exc.headers)(scope, receive, send)
+            return
         if wait <= 0:
             await self.app(scope, receive, send)
             return

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from aptmagic.auth.deps import PrincipalDep
 from aptmagic.core.deps import ServicesDep
 from aptmagic.core.errors import ErrorResponse
+from aptmagic.uploads.direct import complete_direct, direct_store, presign_direct
 from aptmagic.uploads.errors import TypeMismatch
 from aptmagic.uploads.receive import read_body, read_multipart_file
 from aptmagic.uploads.schemas import PresignCreate, PresignRead, UploadRead
@@ -68,6 +69,13 @@ def build_router() -> APIRouter:
         """A signed URL to PUT one file to, valid for ``presign_ttl_seconds`` and usable once.
         The PUT needs no other credential: the URL is one, and the upload is yours."""
         token, grant = services.uploads.presign(body.content_type, body.size, body.filename, principal.user_id)
+        direct = direct_store(services.store, services.settings.s3_direct_uploads)
+        if direct is not None:  # straight to S3, then POST complete_url to have it checked and kept
+            url, headers = presign_direct(direct, grant, services.settings.presign_ttl_seconds)
+            return PresignRead(
+                upload_id=grant.upload_id, url=url, headers=headers, max_bytes=grant.size, expires_at=grant.expires_at,
+                complete_url=PRESIGNED_PATH + token + "/complete",
+            )  # fmt: skip
         return PresignRead(
             upload_id=grant.upload_id,
             url=PRESIGNED_PATH + token,
@@ -75,6 +83,24 @@ def build_router() -> APIRouter:
             max_bytes=grant.size,
             expires_at=grant.expires_at,
         )
+
+    @router.post(
+        "/presigned/{token}/complete",
+        status_code=201,
+        response_model=UploadRead,
+        responses={
+            **REFUSALS,
+            403: _error("The token is expired or its signature does not match"),
+            409: _error("Already completed, or nothing was uploaded to the URL yet"),
+        },
+    )
+    def complete_presigned(token: str, services: ServicesDep, response: Response) -> UploadRead:
+        """After a PUT straight to the store (when /presign gave a ``complete_url``): check the
+        file like any upload and keep it. The token is the credential, as for the PUT."""
+        grant = services.uploads.verify(token)
+        asset = complete_direct(services.uploads, grant)
+        response.headers["Location"] = f"/api/v1/assets/{asset.id}"
+        return UploadRead.of(asset)
 
     @router.put(
         "/presigned/{token}",

@@ -28,6 +28,9 @@ class PresignRead(BaseModel):
     headers: dict[str, str] = Field(description="Headers to send with the PUT.")
     max_bytes: int
     expires_at: datetime
+    complete_url: str | None = Field(
+        None, description="Set when the URL goes straight to the blob store: POST here after the PUT to finish."
+    )
 
 
 class UploadRead(BaseModel):

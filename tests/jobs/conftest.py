@@ -20,6 +20,7 @@ import pytest
 from aptmagic.config import Settings
 from aptmagic.jobs.tasks import task_names
 from tests.conftest import LiveServer, start_server
+from tests.support.backends import backend_overrides
 
 JOBS = "/api/v1/jobs"
 
@@ -41,8 +42,10 @@ def shared_settings(data_dir: Path, models_dir: Path, **overrides: Any) -> Setti
 
 
 @pytest.fixture(scope="module")
-def shared_live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[LiveServer]:
-    server = start_server(shared_settings(tmp_path_factory.mktemp("shared"), models_dir))
+def shared_live(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    server = start_server(shared_settings(tmp_path_factory.mktemp("shared"), models_dir, **backend_overrides(request)))
     yield server
     server.stop()
 
@@ -54,8 +57,11 @@ def shared_client(shared_live: LiveServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def idle_live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[LiveServer]:
-    server = start_server(shared_settings(tmp_path_factory.mktemp("idle"), models_dir, worker_concurrency=0))
+def idle_live(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    settings = shared_settings(tmp_path_factory.mktemp("idle"), models_dir, worker_concurrency=0, **backend_overrides(request))
+    server = start_server(settings)
     yield server
     server.stop()
 

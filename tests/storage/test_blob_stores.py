@@ -1,5 +1,5 @@
-"""Both blob stores keep the same contract: keys made by aptmagic, nothing
-outside the store, a clear error for a missing blob."""
+"""Every blob store keeps the same contract: keys made by aptmagic, nothing
+outside the store, a clear error for a missing blob. S3 runs on a moto server."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from aptmagic.storage.local import LocalBlobStore
 from aptmagic.storage.memory import MemoryBlobStore
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
     if request.param == "local":
         yield LocalBlobStore(tmp_path / "root")
-    else:
+    elif request.param == "memory":
         yield MemoryBlobStore()
+    else:
+        yield request.getfixturevalue("s3_store")
 
 
 GOOD_KEYS = ["a", "outputs/ab/0123abcd.png", "x-y_z.1/2/3.bin", "9" * 255]

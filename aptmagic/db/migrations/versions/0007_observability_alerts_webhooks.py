@@ -1,7 +1,7 @@
 """observability alerts webhooks
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-23 00:30:14.142173
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import aptmagic.db.base  # noqa: F401 (UTCDateTime)
 
 revision: str = '0007'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

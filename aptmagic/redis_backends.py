@@ -1,0 +1,57 @@
+"""Chooses the in-process or the Redis implementations of the shared state
+(result cache, rate limits, log-in throttle, job events, cancel signals)
+from ``Settings.redis_url``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from aptmagic.auth.throttle import LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle
+from aptmagic.config import Settings
+from aptmagic.jobs.cache import MemoryResultCache, RedisResultCache, ResultCache
+from aptmagic.jobs.cancel import CancelSignals, MemoryCancelSignals, RedisCancelSignals
+from aptmagic.jobs.events import JobEventBus, MemoryJobEventBus, RedisJobEventBus
+from aptmagic.quotas.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from aptmagic.redis_state import create_redis
+
+
+@dataclass
+class SharedState:
+    results: ResultCache
+    limiter: RateLimiter
+    throttle: LoginThrottle
+    events: JobEventBus
+    cancels: CancelSignals
+    client: redis.Redis | None = None
+
+    def check(self) -> None:
+        """Raise if Redis is configured and cannot be reached."""
+        if self.client is not None:
+            self.client.ping()
+
+    def close(self) -> None:
+        self.events.close()
+        if self.client is not None:
+            self.client.close()
+
+
+def build_shared_state(settings: Settings) -> SharedState:
+    """Nothing connects here; the first command does."""
+    window, lockout = settings.login_failure_window_seconds, settings.login_lockout_seconds
+    if not settings.redis_url:
+        return SharedState(
+            MemoryResultCache(), MemoryRateLimiter(), MemoryLoginThrottle(settings.login_max_failures, window, lockout),
+            MemoryJobEventBus(), MemoryCancelSignals(),
+        )  # fmt: skip
+    client = create_redis(settings.redis_url, settings.redis_timeout_seconds)
+    prefix = settings.redis_prefix
+    return SharedState(
+        RedisResultCache(client, prefix, settings.result_cache_ttl_seconds),
+        RedisRateLimiter(client, prefix),
+        RedisLoginThrottle(client, prefix, settings.login_max_failures, window, lockout),
+        RedisJobEventBus(client, prefix),
+        RedisCancelSignals(client, prefix),
+        client,
+    )
