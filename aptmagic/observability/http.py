@@ -23,7 +23,8 @@ from aptmagic.observability.metrics import CONTENT_TYPE, Metrics
 if TYPE_CHECKING:
     from aptmagic.alerts.counter import RequestCounter
 
-API_PREFIX = "/api/"
+# The daily-requests alert counts the native API and the two compatible dialects alike.
+API_PREFIXES = ("/api/", "/v1/", "/sdapi/")
 UPLOADS_PREFIX = "/api/v1/uploads"
 UNMATCHED = "<unmatched>"
 # Label values must stay few: a client chooses the method, so anything unusual is "other".
@@ -83,7 +84,7 @@ class ObservabilityMiddleware:
     async def _count_api_request(scope: Scope) -> None:
         """Counted as it arrives, answered or refused, for the daily-requests alert."""
         services = getattr(scope["app"].state, "services", None)
-        if services is not None and scope.get("path", "").startswith(API_PREFIX):
+        if services is not None and scope.get("path", "").startswith(API_PREFIXES):
             counter: RequestCounter = services.observability.requests
             if counter.add(1):
                 await anyio.to_thread.run_sync(counter.flush_quietly)

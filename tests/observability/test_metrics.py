@@ -126,3 +126,12 @@ def test_separate_metrics_port(tmp_path, models_dir) -> None:  # type: ignore[no
         raise AssertionError("the metrics port stayed open after shutdown")
     except httpx.HTTPError:
         pass
+
+
+def test_compatible_api_requests_count_toward_the_daily_total(admin_client: httpx.Client, user_client: httpx.Client) -> None:
+    before = value(scrape(admin_client), "aptmagic_api_requests_today")
+    assert user_client.get("/v1/models").status_code == 200
+    assert user_client.get("/sdapi/v1/sd-models").status_code == 200
+    assert user_client.get("/static/app.css").status_code == 200  # not an API request
+    after = value(scrape(admin_client), "aptmagic_api_requests_today")
+    assert after - before == 2
