@@ -22,7 +22,8 @@ class SnsChannel:
 
     def __init__(self, topic_arn: str, region: str | None = None, endpoint_url: str | None = None) -> None:
         self.topic_arn = topic_arn
-        self.client: Any = boto3.client("sns", region_name=region or region_of(topic_arn), endpoint_url=endpoint_url)
+        session = boto3.session.Session()  # its own: the default session keeps the first credentials it saw
+        self.client: Any = session.client("sns", region_name=region or region_of(topic_arn), endpoint_url=endpoint_url)
 
     def send(self, alert: Alert) -> None:
         self.client.publish(

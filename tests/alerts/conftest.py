@@ -67,8 +67,8 @@ def sns(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sns]:
                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
         monkeypatch.setenv(key, value)
     with mock_aws():
-        client = boto3.client("sns", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
+        client = boto3.session.Session().client("sns", region_name="us-east-1")
+        sqs = boto3.session.Session().client("sqs", region_name="us-east-1")
         topic_arn = client.create_topic(Name="aptmagic-alerts")["TopicArn"]
         queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -142,7 +142,7 @@ def test_sqs_round_trip_through_moto(
 
     import boto3
 
-    sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="eu-west-1")
+    sqs = boto3.session.Session().client("sqs", endpoint_url=moto_server.url, region_name="eu-west-1")
     urls = sqs.list_queues(QueueNamePrefix="sqs-test-").get("QueueUrls", [])
     assert any(url.endswith("/sqs-test-gpu") for url in urls), urls
     deadline = time.monotonic() + 30

@@ -29,7 +29,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def s3_client(endpoint: str) -> Any:
     config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
-    return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, config=config)
+    # A session of its own: boto3's default session keeps the first credentials it saw, which may be
+    # another test's.
+    return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name=REGION, config=config)
 
 
 @pytest.fixture

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from aptmagic.storage.base import BlobInfo, BlobNotFound, BlobStore, InvalidKey, check_key
+from aptmagic.storage.base import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    InvalidKey,
+    check_key,
+)
 from aptmagic.storage.local import LocalBlobStore
 from aptmagic.storage.memory import MemoryBlobStore
 

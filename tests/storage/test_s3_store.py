@@ -12,7 +12,12 @@ import httpx
 import pytest
 
 from aptmagic.config import Settings
-from aptmagic.storage.base import BlobNotFound, PresigningBlobStore, StorageUnavailable, VersionedBlobStore
+from aptmagic.storage.base import (
+    BlobNotFound,
+    PresigningBlobStore,
+    StorageUnavailable,
+    VersionedBlobStore,
+)
 from aptmagic.storage.lifecycle import apply
 from aptmagic.storage.s3 import S3BlobStore, s3_config
 from tests.storage.conftest import REGION, s3_client
@@ -160,7 +165,7 @@ def test_unreachable_endpoint_fails_fast_as_unavailable(aws_env: None) -> None:
     import boto3
 
     dead = f"http://127.0.0.1:{free_port()}"
-    client = boto3.client("s3", endpoint_url=dead, region_name=REGION, config=s3_config(0.5, 0.5, 2, True))
+    client = boto3.session.Session().client("s3", endpoint_url=dead, region_name=REGION, config=s3_config(0.5, 0.5, 2, True))
     store = S3BlobStore(client, "bucket")
     started = time.monotonic()
     for call in (lambda: store.put("k", b"x", "text/plain"), lambda: store.read("k"), store.check, lambda: store.list_versions("k")):
