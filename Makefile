@@ -4,6 +4,8 @@
 .PHONY: setup serve test bench clean
 
 PORT ?= 8000
+# Test processes (pytest-xdist); two suit a 2-core machine. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 
 setup:
 	./scripts/setup.sh
@@ -12,7 +14,7 @@ serve: setup
 	.venv/bin/aptmagic serve --demo --port $(PORT)
 
 test: setup
-	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup
 	HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_jobs.py
