@@ -80,7 +80,8 @@ class JobService:
             owner_id=viewer.user_id if viewer else None,
         )
         repo = JobRepository(session)
-        cached = self._answer_from_cache(repo, job)
+        # A seed chosen here is new, so no earlier job can hold this result: skip the look-up.
+        cached = body.params.seed is not None and self._answer_from_cache(repo, job)
         if self.quotas is not None:  # the plan's caps and limits; counted in this transaction (see quotas.service)
             self.quotas.admit(session, viewer, params, cached=cached)
         if not cached:
