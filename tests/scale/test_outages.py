@@ -20,7 +20,7 @@ from aptmagic.queue.celery import CHECK_TTL_SECONDS, QueueUnavailable
 from tests.conftest import LiveServer, start_server, wait_for
 from tests.jobs.conftest import assert_error
 from tests.support.backends import EmbeddedWorker, celery_settings
-from tests.support.services import PG_BIN, PostgresServer, RedisServer
+from tests.support.services import PG_BIN, PostgresServer, RedisServer, running_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 JOBS = "/api/v1/jobs"
@@ -49,13 +49,7 @@ def own_postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (scripts/setup.sh installs it)")
-    server = RedisServer(binary)
-    server.start()
-    yield server
-    server.stop()
+    yield from running_redis()
 
 
 @pytest.fixture

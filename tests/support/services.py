@@ -132,8 +132,8 @@ class MotoServer:
         httpx.post(f"{self.url}/moto-api/reset", timeout=10)
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
+def running_redis() -> Iterator[RedisServer]:
+    """A redis-server of its own on a free port, stopped afterwards; skips the test without the binary."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (scripts/setup.sh installs it)")
@@ -141,6 +141,11 @@ def redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    yield from running_redis()
 
 
 @pytest.fixture(scope="session")
