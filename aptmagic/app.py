@@ -19,19 +19,19 @@ from aptmagic.auth.middleware import AuthMiddleware
 from aptmagic.auth.pages import build_router as auth_pages_router
 from aptmagic.compat import install_compat
 from aptmagic.config import Settings
-from aptmagic.core.errors import install_error_handlers
-from aptmagic.core.health import build_router as health_router
-from aptmagic.core.outages import OutageMiddleware
-from aptmagic.core.security import install_security
-from aptmagic.core.services import build_services
-from aptmagic.inference.endpoints import build_router as models_router
+from aptmagic.kit.errors import install_error_handlers
+from aptmagic.api.health import build_router as health_router
+from aptmagic.api.outages import OutageMiddleware
+from aptmagic.api.security import install_security
+from aptmagic.wiring.services import build_services
+from aptmagic.jobs.model_endpoints import build_router as models_router
 from aptmagic.jobs.endpoints import build_router as jobs_router
-from aptmagic.jobs.tasks import task_names
+from aptmagic.inference.params import task_names
 from aptmagic.moderation.endpoints import build_router as moderation_router
 from aptmagic.observability import http as observability_http
 from aptmagic.observability.metrics import Metrics
 from aptmagic.observability.pages import build_router as admin_pages_router
-from aptmagic.queue.endpoints import build_router as queue_router
+from aptmagic.jobs.queue_endpoints import build_router as queue_router
 from aptmagic.quotas.endpoints import build_router as usage_router
 from aptmagic.quotas.ratelimit import RateLimitMiddleware
 from aptmagic.social.endpoints import build_router as social_router

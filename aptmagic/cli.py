@@ -102,7 +102,7 @@ def worker(
         raise typer.Exit(2)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     configure_logging(settings.log_level)
-    from aptmagic.queue.worker import run_worker
+    from aptmagic.worker import run_worker
 
     raise typer.Exit(run_worker(settings, list(dict.fromkeys(names)), concurrency))
 
@@ -110,7 +110,7 @@ def worker(
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Apply database migrations up to the newest."""
-    from aptmagic.db import migrate as db_migrate
+    from aptmagic.migrations import migrate as db_migrate
     from aptmagic.db.session import create_db_engine
 
     settings = _settings(data_dir=data_dir)
@@ -138,8 +138,8 @@ def user_create(
 
     from aptmagic.auth.models import Role
     from aptmagic.auth.service import AuthService
-    from aptmagic.core.errors import AppError
-    from aptmagic.db import migrate as db_migrate
+    from aptmagic.kit.errors import AppError
+    from aptmagic.migrations import migrate as db_migrate
     from aptmagic.db.session import create_db_engine, create_session_factory
 
     password = os.environ.get("APTMAGIC_NEW_USER_PASSWORD")

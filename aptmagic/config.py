@@ -24,7 +24,7 @@ from pydantic_settings import (
 )
 
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.quotas.plans import PLAN_NAME_PATTERN, Plan, default_plans
+from aptmagic.kit.plans import PLAN_NAME_PATTERN, Plan, default_plans
 
 Environment = Literal["development", "test", "production"]
 DEV_SECRET = "dev-insecure-secret-change-me"
@@ -375,7 +375,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_alert_channels(self) -> Settings:
-        from aptmagic.webhooks.ssrf import Allowlist, UrlRefused, check_url
+        from aptmagic.kit.ssrf import Allowlist, UrlRefused, check_url
 
         if self.alert_webhook_url:
             try:

@@ -24,10 +24,10 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from aptmagic.jobs.cache import MemoryResultCache, RedisResultCache
-from aptmagic.jobs.cancel import MemoryCancelSignals, RedisCancelSignals
-from aptmagic.quotas.ratelimit import MemoryRateLimiter, RedisRateLimiter
-from aptmagic.redis_state import create_redis
+from aptmagic.shared_state.results import MemoryResultCache, RedisResultCache
+from aptmagic.shared_state.cancels import MemoryCancelSignals, RedisCancelSignals
+from aptmagic.shared_state.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from aptmagic.shared_state.redis import create_redis
 from aptmagic.storage.local import LocalBlobStore
 from aptmagic.storage.s3 import S3BlobStore
 from tests.support.services import MotoServer, RedisServer

@@ -137,7 +137,7 @@ class Bare:
 
     def run(self, task: str, model: str, params: dict[str, Any], seed: int) -> float:
         from aptmagic.inference.base import RunContext
-        from aptmagic.jobs.tasks import params_model
+        from aptmagic.inference.params import params_model
 
         spec = self.registry.get(model)
         resolved = params_model(task).model_validate({**params, "seed": seed}).resolve(spec)

@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from aptmagic import cli
-from aptmagic.db import migrate as db_migrate
+from aptmagic.migrations import migrate as db_migrate
 from aptmagic.db.session import create_db_engine
 
 runner = CliRunner()

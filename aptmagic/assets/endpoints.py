@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from aptmagic.assets.schemas import AssetUrl, VersionList, VersionRead, VersionRestored
 from aptmagic.auth.deps import PrincipalDep
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import ErrorResponse
 
 IMMUTABLE = "private, max-age=31536000, immutable"  # private: only its owner may see it
 REVALIDATE = "private, no-cache"  # a versioned store may restore other bytes: check the ETag each time

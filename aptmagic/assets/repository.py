@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from aptmagic.assets.models import Asset
-from aptmagic.core.repository import Repository
+from aptmagic.kit.repository import Repository
 
 
 class AssetRepository(Repository[Asset]):

@@ -13,7 +13,7 @@ from aptmagic.assets.images import encode_png
 from aptmagic.assets.models import Asset
 from aptmagic.assets.repository import AssetRepository
 from aptmagic.auth.principal import Principal
-from aptmagic.core.errors import AppError, Conflict, InvalidRequest, NotFound
+from aptmagic.kit.errors import AppError, Conflict, InvalidRequest, NotFound
 from aptmagic.db.base import new_id, utcnow
 from aptmagic.storage.base import BlobNotFound, BlobStore, BlobVersion, PresigningBlobStore, VersionedBlobStore
 

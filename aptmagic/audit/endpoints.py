@@ -14,9 +14,9 @@ from aptmagic.auth.deps import AdminDep, client_ip
 from aptmagic.auth.models import AuditEvent
 from aptmagic.auth.repository import AuditFilters, AuditRepository
 from aptmagic.auth.service import AuthService
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse, InvalidRequest
-from aptmagic.core.services import Services
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import ErrorResponse, InvalidRequest
+from aptmagic.wiring.services import Services
 
 
 def audit_filters(

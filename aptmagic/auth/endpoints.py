@@ -25,8 +25,8 @@ from aptmagic.auth.schemas import (
     SignupBody,
     UserRead,
 )
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse, InvalidRequest
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import ErrorResponse, InvalidRequest
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:

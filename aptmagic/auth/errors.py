@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aptmagic.core.errors import AppError
+from aptmagic.kit.errors import AppError
 
 
 class Unauthorized(AppError):

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aptmagic.auth.errors import CsrfFailed, Forbidden, Unauthorized
 from aptmagic.auth.principal import ANONYMOUS, Principal
 from aptmagic.auth.public import is_public
-from aptmagic.core.errors import AppError, error_json
+from aptmagic.kit.errors import AppError, error_json
 
 SESSION_COOKIE = "aptmagic_session"
 CSRF_HEADER = "x-csrf-token"

@@ -13,8 +13,8 @@ from aptmagic.auth.cookies import clear_session_cookie, set_session_cookie
 from aptmagic.auth.deps import PrincipalDep, client_ip
 from aptmagic.auth.errors import LoginThrottled, Unauthorized
 from aptmagic.auth.middleware import SESSION_COOKIE
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import Conflict, InvalidRequest
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import Conflict, InvalidRequest
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "web" / "templates"
 NO_STORE = {"Cache-Control": "no-store"}

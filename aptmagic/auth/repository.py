@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 
 from aptmagic.auth.models import ApiKey, AuditEvent, User, WebSession
-from aptmagic.core.repository import Repository
+from aptmagic.kit.repository import Repository
 
 
 class UserRepository(Repository[User]):

@@ -17,9 +17,9 @@ from aptmagic.auth.models import ALL_SCOPES, ApiKey, AuditEvent, Role, User, Web
 from aptmagic.auth.passwords import PasswordRejected, Passwords, check_policy, make_hasher
 from aptmagic.auth.principal import Principal
 from aptmagic.auth.repository import ApiKeyRepository, AuditFilters, AuditRepository, SessionRepository, UserRepository
-from aptmagic.auth.throttle import LoginThrottle, MemoryLoginThrottle
+from aptmagic.shared_state.throttle import LoginThrottle, MemoryLoginThrottle
 from aptmagic.config import Settings
-from aptmagic.core.errors import Conflict, InvalidRequest, NotFound
+from aptmagic.kit.errors import Conflict, InvalidRequest, NotFound
 from aptmagic.db.base import utcnow
 
 KEY_PREFIX = "amk_"

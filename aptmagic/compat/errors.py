@@ -1,7 +1,7 @@
 """Errors in the shapes other APIs' clients expect.
 
 Every aptmagic error leaves the app as ``{"error": {"code", "message", "details"}}``
-(``aptmagic.core.errors``), including the ones that middleware writes itself (401,
+(``aptmagic.kit.errors``), including the ones that middleware writes itself (401,
 413, 429). ``CompatErrorMiddleware`` sits outside all of them and, for responses
 under a dialect's path prefix, rewrites that body into the dialect's shape:
 
@@ -21,7 +21,7 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aptmagic.core.errors import AppError
+from aptmagic.kit.errors import AppError
 
 MAX_ERROR_BODY = 256 * 1024
 LOGIN_REDIRECT = "/login?"

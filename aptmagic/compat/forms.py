@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from aptmagic.compat.errors import BadRequest
-from aptmagic.core.errors import InvalidRequest
+from aptmagic.kit.errors import InvalidRequest
 
 MAX_FORM_FILES = 4
 MAX_FORM_FIELDS = 50

@@ -21,10 +21,10 @@ from pydantic import ValidationError
 
 from aptmagic.auth.principal import Principal
 from aptmagic.compat.errors import BadRequest, JobCanceled, JobFailed, JobTimeout, ModelNotFound, field_param
-from aptmagic.core.errors import AppError, Conflict, InvalidRequest
-from aptmagic.core.services import Services
+from aptmagic.kit.errors import AppError, Conflict, InvalidRequest
+from aptmagic.wiring.services import Services
 from aptmagic.inference.registry import UnknownModel
-from aptmagic.jobs.events import JobEvent, Subscription
+from aptmagic.shared_state.events import JobEvent, Subscription
 from aptmagic.jobs.schemas import JobRead
 from aptmagic.jobs.tasks import JobCreateBase, params_model
 

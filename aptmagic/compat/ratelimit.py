@@ -11,7 +11,7 @@ import math
 from fastapi import Request
 
 from aptmagic.compat.errors import RateLimited
-from aptmagic.core.services import Services
+from aptmagic.wiring.services import Services
 
 
 def _take(services: Services, key: str, rate: float, burst: int) -> None:

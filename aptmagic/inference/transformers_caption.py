@@ -31,7 +31,7 @@ from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtyp
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
 from aptmagic.inference.tiny import resolve_source
-from aptmagic.jobs.params import ChatMessage, TextParams, TranscribeParams
+from aptmagic.inference.params import ChatMessage, TextParams, TranscribeParams
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtyp
 from aptmagic.inference.tiny import resolve_source
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.jobs.params import SummarizeParams, TextParams
+from aptmagic.inference.params import SummarizeParams, TextParams
 
 DEFAULT_CONTEXT_TOKENS = 2048
 MIN_SUMMARY_INPUT_TOKENS = 32

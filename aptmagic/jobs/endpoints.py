@@ -11,9 +11,9 @@ from sse_starlette.sse import EventSourceResponse
 
 from aptmagic.auth.deps import PrincipalDep
 from aptmagic.auth.principal import Principal
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import Conflict, ErrorResponse
-from aptmagic.core.services import Services
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import Conflict, ErrorResponse
+from aptmagic.wiring.services import Services
 from aptmagic.jobs import idempotency
 from aptmagic.jobs.models import JobStatus
 from aptmagic.jobs.repository import JobFilters

@@ -20,7 +20,7 @@ from sqlalchemy import ForeignKey, Index, String, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from aptmagic.core.errors import AppError, Conflict, InvalidRequest
+from aptmagic.kit.errors import AppError, Conflict, InvalidRequest
 from aptmagic.db.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:

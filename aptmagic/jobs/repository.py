@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
-from aptmagic.core.repository import Repository
+from aptmagic.kit.repository import Repository
 from aptmagic.db.base import utcnow
 from aptmagic.jobs.models import Job, JobOutput, JobStatus
 

@@ -25,7 +25,7 @@ from sqlalchemy import null, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.assets.service import AssetService
-from aptmagic.core.errors import NotFound
+from aptmagic.kit.errors import NotFound
 from aptmagic.db.base import utcnow
 from aptmagic.inference.base import (
     InferenceError,
@@ -37,11 +37,11 @@ from aptmagic.inference.base import (
 from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.jobs import lease
-from aptmagic.jobs.cancel import CancelSignals
-from aptmagic.jobs.events import JobEvent, JobEventBus
+from aptmagic.shared_state.cancels import CancelSignals
+from aptmagic.shared_state.events import JobEvent, JobEventBus
 from aptmagic.jobs.models import Job, JobOutput, JobStatus
 from aptmagic.jobs.repository import JobRepository
-from aptmagic.jobs.tasks import params_model
+from aptmagic.inference.params import params_model
 from aptmagic.queue.base import JobQueue
 
 log = logging.getLogger(__name__)

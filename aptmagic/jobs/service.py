@@ -14,19 +14,20 @@ from sqlalchemy.orm import Session
 
 from aptmagic.assets.service import AssetService
 from aptmagic.auth.principal import Principal
-from aptmagic.core.errors import Conflict, InvalidRequest, NotFound, Unavailable
+from aptmagic.kit.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from aptmagic.db.base import utcnow
 from aptmagic.db.session import after_commit
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.jobs.cache import MemoryResultCache, ResultCache, cache_key, owner_scope
-from aptmagic.jobs.cancel import CancelSignals
-from aptmagic.jobs.events import JobEvent, JobEventBus
+from aptmagic.shared_state.results import MemoryResultCache, ResultCache, cache_key, owner_scope
+from aptmagic.shared_state.cancels import CancelSignals
+from aptmagic.shared_state.events import JobEvent, JobEventBus
 from aptmagic.jobs.models import Job, JobOutput, JobStatus
-from aptmagic.jobs.params import SourceParams
+from aptmagic.inference.params import SourceParams
 from aptmagic.jobs.repository import JobFilters, JobRepository
-from aptmagic.jobs.tasks import JobCreateBase, LimitViolation, TaskParams
-from aptmagic.moderation.blocklist import Blocklist, check_job_params
+from aptmagic.inference.params import LimitViolation, TaskParams
+from aptmagic.jobs.tasks import JobCreateBase
+from aptmagic.kit.blocklist import Blocklist, check_job_params
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.routing import queue_for
 from aptmagic.quotas.service import QuotaService

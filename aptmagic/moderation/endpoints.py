@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from aptmagic.auth.deps import AdminDep, PrincipalDep, client_ip
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import ErrorResponse
 from aptmagic.moderation.models import ReportStatus
 from aptmagic.moderation.schemas import HideBody, ReportCreate, ReportPage, ReportRead
 from aptmagic.moderation.views import report_reads

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 
-from aptmagic.core.repository import Repository
+from aptmagic.kit.repository import Repository
 from aptmagic.moderation.models import Report, ReportStatus
 from aptmagic.social.cursor import Cursor
 

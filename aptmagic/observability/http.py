@@ -15,8 +15,8 @@ from starlette.datastructures import MutableHeaders
 
 from aptmagic.auth.deps import PrincipalDep
 from aptmagic.auth.errors import Forbidden
-from aptmagic.core.errors import AppError
-from aptmagic.core.security import ASGIApp, Message, Receive, Scope, Send, _header
+from aptmagic.kit.errors import AppError
+from aptmagic.api.security import ASGIApp, Message, Receive, Scope, Send, _header
 from aptmagic.observability.context import REQUEST_ID_HEADER, accept_request_id, bind
 from aptmagic.observability.metrics import CONTENT_TYPE, Metrics
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from aptmagic.jobs.events import JobEvent
+from aptmagic.shared_state.events import JobEvent
 from aptmagic.jobs.models import Job, JobStatus
 from aptmagic.observability.context import bind, current_request_id
 from aptmagic.observability.metrics import Metrics

@@ -14,9 +14,9 @@ from aptmagic.audit.endpoints import audit_filters
 from aptmagic.auth.deps import AdminDep
 from aptmagic.auth.repository import AuditFilters
 from aptmagic.auth.schemas import AuditRead
-from aptmagic.core.deps import ServicesDep
-from aptmagic.core.errors import InvalidRequest
-from aptmagic.core.services import Services
+from aptmagic.api.deps import ServicesDep
+from aptmagic.kit.errors import InvalidRequest
+from aptmagic.wiring.services import Services
 from aptmagic.db.base import utcnow
 from aptmagic.observability import charts
 from aptmagic.observability.dashboard import STATUSES, Dashboard, build_dashboard

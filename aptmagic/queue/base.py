@@ -28,7 +28,7 @@ class JobQueue(Protocol):
         ...
 
     def check(self) -> None:
-        """Raise aptmagic.core.errors.Unavailable (503) when ids cannot be taken now."""
+        """Raise aptmagic.kit.errors.Unavailable (503) when ids cannot be taken now."""
         ...
 
     @property

@@ -18,7 +18,7 @@ from kombu import Queue
 from kombu.exceptions import ChannelError
 
 from aptmagic.config import Settings
-from aptmagic.core.errors import Unavailable
+from aptmagic.kit.errors import Unavailable
 from aptmagic.queue.base import JobHandler
 from aptmagic.queue.routing import QUEUES, broker_queue
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from aptmagic.auth.deps import PrincipalDep
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse
-from aptmagic.quotas.plans import Plan
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import ErrorResponse
+from aptmagic.kit.plans import Plan
 
 
 class UsageRead(BaseModel):

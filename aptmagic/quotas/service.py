@@ -29,10 +29,10 @@ from aptmagic.auth.models import User
 from aptmagic.auth.principal import Principal
 from aptmagic.auth.service import AuthService
 from aptmagic.config import Settings
-from aptmagic.core.errors import AppError, InvalidRequest, NotFound
+from aptmagic.kit.errors import AppError, InvalidRequest, NotFound
 from aptmagic.db.base import utcnow
 from aptmagic.jobs.models import Job, JobStatus
-from aptmagic.quotas.plans import PARAM_CAPS, Plan
+from aptmagic.kit.plans import PARAM_CAPS, Plan
 
 ACTIVE_STATUSES = (JobStatus.queued.value, JobStatus.running.value)
 CONCURRENT_RETRY_AFTER_SECONDS = 5

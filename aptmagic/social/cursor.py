@@ -7,7 +7,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aptmagic.core.errors import InvalidRequest
+from aptmagic.kit.errors import InvalidRequest
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from aptmagic.auth.deps import PrincipalDep, client_ip
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse, InvalidRequest
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import ErrorResponse, InvalidRequest
 from aptmagic.social.schemas import (
     TAG_PATTERN,
     CommentCreate,

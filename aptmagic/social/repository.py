@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from aptmagic.auth.models import User
-from aptmagic.core.repository import Repository
+from aptmagic.kit.repository import Repository
 from aptmagic.social.cursor import Cursor
 from aptmagic.social.models import Comment, Follow, Like, Post, PostTag, Visibility
 

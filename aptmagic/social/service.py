@@ -18,11 +18,11 @@ from aptmagic.auth.errors import Forbidden, Unauthorized
 from aptmagic.auth.models import User
 from aptmagic.auth.principal import Principal
 from aptmagic.auth.service import AuthService
-from aptmagic.core.errors import InvalidRequest, NotFound
+from aptmagic.kit.errors import InvalidRequest, NotFound
 from aptmagic.db.base import utcnow
 from aptmagic.jobs.models import Job, JobStatus
 from aptmagic.jobs.repository import JobRepository
-from aptmagic.moderation.blocklist import Blocklist
+from aptmagic.kit.blocklist import Blocklist
 from aptmagic.social import cursor as cursors
 from aptmagic.social.models import Comment, Post, Visibility
 from aptmagic.social.repository import (

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from aptmagic.core.errors import Unavailable
+from aptmagic.kit.errors import Unavailable
 
 TEMP_PREFIX = "tmp/"  # staging objects of direct uploads; a lifecycle rule expires them on S3
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*$")

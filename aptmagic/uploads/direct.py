@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from aptmagic.assets.models import Asset
-from aptmagic.core.errors import Conflict
+from aptmagic.kit.errors import Conflict
 from aptmagic.storage.base import TEMP_PREFIX, BlobNotFound, BlobStore, PresigningBlobStore
 from aptmagic.uploads.presign import Grant
 from aptmagic.uploads.receive import too_large

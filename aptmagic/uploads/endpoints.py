@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from aptmagic.auth.deps import PrincipalDep
-from aptmagic.core.deps import ServicesDep
-from aptmagic.core.errors import ErrorResponse
+from aptmagic.api.deps import ServicesDep
+from aptmagic.kit.errors import ErrorResponse
 from aptmagic.uploads.direct import complete_direct, direct_store, presign_direct
 from aptmagic.uploads.errors import TypeMismatch
 from aptmagic.uploads.receive import read_body, read_multipart_file

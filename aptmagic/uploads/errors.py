@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aptmagic.core.errors import AppError, Conflict, Unavailable
+from aptmagic.kit.errors import AppError, Conflict, Unavailable
 
 
 class UploadTooLarge(AppError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
-from aptmagic.core.errors import AppError
+from aptmagic.kit.errors import AppError
 from aptmagic.uploads.errors import CorruptUpload, ImageTooLarge
 from aptmagic.uploads.sniff import JPEG, PNG, WEBP, FileType
 

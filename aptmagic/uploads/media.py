@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import av
 
-from aptmagic.core.errors import AppError
+from aptmagic.kit.errors import AppError
 from aptmagic.uploads.errors import CorruptUpload, ImageTooLarge, MediaTooLong
 from aptmagic.uploads.sniff import FileType
 

@@ -13,7 +13,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from aptmagic.core.errors import InvalidRequest
+from aptmagic.kit.errors import InvalidRequest
 from aptmagic.uploads.errors import MalformedBody, UnsupportedType, UploadTooLarge
 
 MULTIPART_SLACK = 64 * 1024

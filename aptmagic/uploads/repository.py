@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from aptmagic.assets.models import Asset
-from aptmagic.core.repository import Repository
+from aptmagic.kit.repository import Repository
 
 UPLOAD = "upload"
 

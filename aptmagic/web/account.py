@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from aptmagic.auth.deps import PrincipalDep
 from aptmagic.auth.schemas import KeyRead, UserRead
-from aptmagic.core.deps import ServicesDep, SessionDep
+from aptmagic.api.deps import ServicesDep, SessionDep
 from aptmagic.jobs.repository import JobFilters
 from aptmagic.jobs.schemas import JobRead
 from aptmagic.web.render import PAGES

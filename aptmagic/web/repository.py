@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from aptmagic.core.repository import Repository
+from aptmagic.kit.repository import Repository
 from aptmagic.jobs.models import Job, JobStatus
 
 

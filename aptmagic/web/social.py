@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from aptmagic.auth.deps import PrincipalDep
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import InvalidRequest, NotFound
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import InvalidRequest, NotFound
 from aptmagic.social.schemas import TAG_PATTERN, FeedKind
 from aptmagic.social.views import comment_reads, post_read, post_reads
 from aptmagic.web.render import PAGES

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from aptmagic.auth.deps import PrincipalDep
 from aptmagic.auth.principal import Principal
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import InvalidRequest, NotFound
-from aptmagic.core.services import Services
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import InvalidRequest, NotFound
+from aptmagic.wiring.services import Services
 from aptmagic.inference.registry import UnknownModel
 from aptmagic.jobs.repository import JobFilters
 from aptmagic.jobs.schemas import JobRead

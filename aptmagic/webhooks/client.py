@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from aptmagic.webhooks.ssrf import (
+from aptmagic.kit.ssrf import (
     Allowlist,
     Resolver,
     UrlRefused,

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from aptmagic.auth.deps import PrincipalDep
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import ErrorResponse
 from aptmagic.webhooks.schemas import WebhookStatus
 
 

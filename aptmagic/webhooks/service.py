@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.config import Settings
-from aptmagic.core.errors import InvalidRequest
+from aptmagic.kit.errors import InvalidRequest
 from aptmagic.db.base import utcnow
 from aptmagic.db.session import after_commit
 from aptmagic.jobs.models import Job, JobStatus
@@ -31,7 +31,7 @@ from aptmagic.webhooks.client import GuardedPoster, PostResult
 from aptmagic.webhooks.models import JobWebhook, WebhookDelivery
 from aptmagic.webhooks.repository import WebhookRepository
 from aptmagic.webhooks.signing import signed_headers
-from aptmagic.webhooks.ssrf import UrlRefused, check_url
+from aptmagic.kit.ssrf import UrlRefused, check_url
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0

@@ -13,7 +13,7 @@ import pytest
 
 from aptmagic.alerts.repository import AlertRepository, RequestCountRepository
 from aptmagic.alerts.service import AlertService
-from aptmagic.observability.services import Observability
+from aptmagic.wiring.observability import Observability
 from aptmagic.webhooks import verify
 from tests.alerts.conftest import Mailbox, Sns
 from tests.conftest import LiveServer, start_server

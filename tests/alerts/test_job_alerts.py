@@ -17,7 +17,7 @@ from aptmagic.alerts.repository import AlertRepository
 from aptmagic.alerts.service import AlertChecker, AlertService
 from aptmagic.alerts.sns import SnsChannel, region_of
 from aptmagic.config import Settings
-from aptmagic.core.services import Services, build_services
+from aptmagic.wiring.services import Services, build_services
 from aptmagic.db.base import new_id
 from aptmagic.jobs.models import Job
 from aptmagic.observability.metrics import Metrics
@@ -44,7 +44,7 @@ def services(tmp_path: Path, models_dir: Path) -> Iterator[Services]:
     settings = shared_settings(tmp_path, models_dir, worker_concurrency=0, alert_job_failure_min_jobs=4,
                                alert_job_failure_rate=0.5, alert_queue_depth=3)  # fmt: skip
     built = build_services(settings)
-    from aptmagic.db import migrate
+    from aptmagic.migrations import migrate
 
     migrate.upgrade(built.engine)
     yield built

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from aptmagic.alerts.counter import RequestCounter
 from aptmagic.alerts.repository import AlertRepository, RequestCountRepository
-from aptmagic.db import migrate
+from aptmagic.migrations import migrate
 from aptmagic.db.session import create_db_engine, create_session_factory
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from aptmagic.compat.errors import CompatErrorMiddleware
-from aptmagic.core.errors import error_json
+from aptmagic.kit.errors import error_json
 
 
 def app() -> Starlette:

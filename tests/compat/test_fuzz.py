@@ -27,7 +27,7 @@ from aptmagic.compat.links import LinkSigner
 from aptmagic.compat.openai.endpoints import get_openai
 from aptmagic.compat.openai.service import OpenAIService
 from aptmagic.config import Settings
-from aptmagic.core.deps import ServicesDep
+from aptmagic.api.deps import ServicesDep
 from tests.conftest import LiveServer, start_server
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))

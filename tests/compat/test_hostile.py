@@ -18,7 +18,7 @@ from aptmagic.compat.links import LinkSigner
 from aptmagic.compat.openai.endpoints import get_openai
 from aptmagic.compat.openai.service import OpenAIService
 from aptmagic.config import Settings
-from aptmagic.core.deps import ServicesDep
+from aptmagic.api.deps import ServicesDep
 from tests.compat.conftest import assert_openai_error, png_bytes
 from tests.conftest import LiveServer, create_account, start_server
 

@@ -13,9 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from aptmagic.db import migrate
+from aptmagic.migrations import migrate
 from aptmagic.db.session import create_db_engine
-from aptmagic.db.tables import Base
+from aptmagic.migrations.tables import Base
 
 EXPECTED_TABLES = {"jobs", "assets", "job_outputs", "alembic_version"}
 
@@ -123,7 +123,7 @@ def test_sqlite_uses_wal_and_foreign_keys(engine: Engine, db_file: Path) -> None
 
 
 def test_app_start_migrates(make_settings) -> None:  # type: ignore[no-untyped-def]
-    from aptmagic.core.services import build_services
+    from aptmagic.wiring.services import build_services
 
     services = build_services(make_settings(worker_concurrency=0))
     try:

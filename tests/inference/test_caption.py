@@ -32,7 +32,7 @@ from aptmagic.inference.transformers_caption import (
     user_prompt,
     word_limit,
 )
-from aptmagic.jobs.params import CaptionParams, Tone
+from aptmagic.inference.params import CaptionParams, Tone
 
 TONES: tuple[Tone, ...] = ("neutral", "playful", "formal", "poetic", "marketing")
 SOURCE_ID = "a" * 32

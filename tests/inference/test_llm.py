@@ -28,7 +28,7 @@ from aptmagic.inference.transformers_llm import (
     TransformersLLM,
     summary_messages,
 )
-from aptmagic.jobs.params import SummarizeParams, TextParams
+from aptmagic.inference.params import SummarizeParams, TextParams
 
 TINY = next(spec for spec in BUILTIN_MODELS if spec.id == "tiny-llm")
 

@@ -22,7 +22,7 @@ from aptmagic.inference.registry import build_registry
 from aptmagic.inference.tiny import ensure_builtin
 from aptmagic.inference.tiny_whisper import TINY_LANGUAGES
 from aptmagic.inference.transformers_whisper import Piece, TransformersWhisper, split_window
-from aptmagic.jobs.params import TranscribeParams
+from aptmagic.inference.params import TranscribeParams
 
 TONE_HZ = 440.0
 AMPLITUDE = 0.3

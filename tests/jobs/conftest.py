@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from aptmagic.config import Settings
-from aptmagic.jobs.tasks import task_names
+from aptmagic.inference.params import task_names
 from tests.conftest import LiveServer, start_server
 from tests.support.backends import backend_overrides
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aptmagic.config import Settings
-from aptmagic.moderation.blocklist import BlockedContent, Blocklist, load_blocklist
+from aptmagic.kit.blocklist import BlockedContent, Blocklist, load_blocklist
 from tests.social.conftest import BLOCKED, User, error_of
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from aptmagic.config import Settings
-from aptmagic.quotas.ratelimit import MemoryRateLimiter
+from aptmagic.shared_state.ratelimit import MemoryRateLimiter
 from tests.conftest import create_account
 
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from aptmagic.core.services import Services
+from aptmagic.wiring.services import Services
 from aptmagic.db.base import utcnow
 from aptmagic.jobs.models import Job, JobStatus
-from aptmagic.queue.sweep import DispatchSweeper
+from aptmagic.jobs.dispatch import DispatchSweeper
 from tests.scale.conftest import Plan, add_job, read_job
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from aptmagic.core.security import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
+from aptmagic.api.security import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
 
 EXPECTED_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,

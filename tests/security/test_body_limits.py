@@ -14,7 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from aptmagic.core.security import BodyLimitMiddleware
+from aptmagic.api.security import BodyLimitMiddleware
 from tests.conftest import LiveServer, start_server
 from tests.security import assert_secure, auth_of, error_of
 

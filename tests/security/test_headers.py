@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from aptmagic.app import create_app
 from aptmagic.config import Settings
-from aptmagic.core.security import CONTENT_SECURITY_POLICY
+from aptmagic.api.security import CONTENT_SECURITY_POLICY
 from tests.conftest import LiveServer, create_account, create_asset, start_server
 from tests.security import EXPECTED_HEADERS, assert_secure, auth_of
 from tests.web.test_page import BROWSER_MISSING, CHROMIUM, CHROMIUM_ARGS

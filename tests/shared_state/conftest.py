@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from aptmagic.config import Settings
-from aptmagic.redis_state import create_redis
+from aptmagic.shared_state.redis import create_redis
 from tests.conftest import LiveServer, start_server
 from tests.support.services import RedisServer
 

@@ -11,12 +11,12 @@ import time
 import pytest
 import redis
 
-from aptmagic.auth.throttle import RedisLoginThrottle
-from aptmagic.jobs.cache import RedisResultCache, owner_scope
-from aptmagic.jobs.cancel import RedisCancelSignals
-from aptmagic.jobs.events import JobEvent, RedisJobEventBus
-from aptmagic.quotas.ratelimit import RedisRateLimiter
-from aptmagic.redis_state import SharedStateUnavailable, create_redis
+from aptmagic.shared_state.throttle import RedisLoginThrottle
+from aptmagic.shared_state.results import RedisResultCache, owner_scope
+from aptmagic.shared_state.cancels import RedisCancelSignals
+from aptmagic.shared_state.events import JobEvent, RedisJobEventBus
+from aptmagic.shared_state.ratelimit import RedisRateLimiter
+from aptmagic.shared_state.redis import SharedStateUnavailable, create_redis
 from tests.support.services import RedisServer, free_port
 
 
@@ -95,12 +95,12 @@ def test_result_cache_is_shared(rclient: redis.Redis, rclient2: redis.Redis, pre
 def test_result_cache_degrades_to_a_miss(
     dead: redis.Redis, prefix: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aptmagic import redis_state
+    from aptmagic.shared_state import redis as redis_state
 
     monkeypatch.setattr(redis_state, "_last_warning", {})
     cache = RedisResultCache(dead, prefix, 60)
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="aptmagic.jobs.cache"):
+    with caplog.at_level(logging.WARNING, logger="aptmagic.shared_state.results"):
         assert cache.get("k") is None
         cache.put("k", "job")
         cache.forget("k")
@@ -139,8 +139,8 @@ def test_cancel_signals_never_raise_when_down(dead: redis.Redis, prefix: str) ->
 
 PUBLISHER = """
 import sys
-from aptmagic.jobs.events import JobEvent, RedisJobEventBus
-from aptmagic.redis_state import create_redis
+from aptmagic.shared_state.events import JobEvent, RedisJobEventBus
+from aptmagic.shared_state.redis import create_redis
 bus = RedisJobEventBus(create_redis(sys.argv[1], 2.0), sys.argv[2])
 bus.publish(JobEvent("progress", sys.argv[3], {"step": 1, "total": 2}))
 """

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from aptmagic.jobs.cache import owner_scope
+from aptmagic.shared_state.results import owner_scope
 from tests.conftest import LiveServer, wait_for
 from tests.jobs.conftest import SSEEvent, iter_sse
 from tests.support.services import RedisServer

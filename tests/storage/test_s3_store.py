@@ -18,7 +18,7 @@ from aptmagic.storage.base import (
     StorageUnavailable,
     VersionedBlobStore,
 )
-from aptmagic.storage.lifecycle import apply
+from aptmagic.wiring.lifecycle import apply
 from aptmagic.storage.s3 import S3BlobStore, s3_config
 from tests.storage.conftest import REGION, s3_client
 from tests.support.services import MotoServer, free_port
@@ -195,7 +195,7 @@ def test_lifecycle_command_line(moto_server: MotoServer, make_bucket: Callable[.
         "APTMAGIC_S3_TEMP_EXPIRE_DAYS": "2",
     }  # fmt: skip
     done = subprocess.run(
-        [sys.executable, "-m", "aptmagic.storage.lifecycle"], env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "aptmagic.wiring.lifecycle"], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)

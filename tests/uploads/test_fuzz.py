@@ -11,7 +11,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aptmagic.core.errors import AppError
+from aptmagic.kit.errors import AppError
 from tests.conftest import LiveServer
 from tests.uploads import SAMPLES, png_chunk, post_file, sample, shared_server
 from tests.uploads import http  # noqa: F401  (fixture)

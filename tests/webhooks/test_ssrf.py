@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aptmagic.webhooks.client import GuardedPoster
-from aptmagic.webhooks.ssrf import Allowlist, UrlRefused, check_url, resolve
+from aptmagic.kit.ssrf import Allowlist, UrlRefused, check_url, resolve
 from tests.webhooks.receiver import webhook_receiver
 
 NONE = Allowlist()

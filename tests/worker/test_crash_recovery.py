@@ -21,11 +21,11 @@ import httpx
 import pytest
 
 from aptmagic.config import Settings
-from aptmagic.core.services import Services, build_services
+from aptmagic.wiring.services import Services, build_services
 from aptmagic.db.base import utcnow
 from aptmagic.inference.tiny import ensure_builtin
 from aptmagic.jobs.models import Job, JobStatus
-from aptmagic.jobs.params import TextToImageParams
+from aptmagic.inference.params import TextToImageParams
 from tests.conftest import LiveServer, wait_for
 from tests.worker.conftest import SCRIPTED_MODELS, Plan, scripted_spec
 

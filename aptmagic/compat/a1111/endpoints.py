@@ -19,7 +19,7 @@ from aptmagic.compat.a1111.schemas import (
 from aptmagic.compat.a1111.service import A1111Service
 from aptmagic.compat.jobs import CompatJobs
 from aptmagic.compat.ratelimit import limit_rate
-from aptmagic.core.deps import ServicesDep
+from aptmagic.api.deps import ServicesDep
 
 ERROR = {"description": "A1111 error shape: {detail} (422) or {error, detail, body, errors}"}
 

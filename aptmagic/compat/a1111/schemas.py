@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from aptmagic.jobs.params import MAX_PROMPT_CHARS
+from aptmagic.inference.params import MAX_PROMPT_CHARS
 
 MAX_BATCH = 8
 MAX_BASE64_CHARS = 50 * 1024 * 1024

@@ -26,7 +26,7 @@ from aptmagic.compat.a1111.schemas import (
 )
 from aptmagic.compat.errors import Unprocessable
 from aptmagic.compat.jobs import CompatJobs
-from aptmagic.core.errors import InvalidRequest
+from aptmagic.kit.errors import InvalidRequest
 from aptmagic.jobs.repository import JobFilters
 from aptmagic.jobs.schemas import JobRead
 

@@ -24,8 +24,8 @@ from aptmagic.compat.openai.schemas import (
 )
 from aptmagic.compat.openai.service import OpenAIService
 from aptmagic.compat.ratelimit import limit_rate
-from aptmagic.core.deps import ServicesDep
-from aptmagic.core.errors import NotFound
+from aptmagic.api.deps import ServicesDep
+from aptmagic.kit.errors import NotFound
 
 ERROR = {"description": "OpenAI error shape: {error: {message, type, param, code}}"}
 ERRORS: dict[int | str, dict[str, Any]] = {400: ERROR, 401: ERROR, 404: ERROR, 429: ERROR}

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from aptmagic.jobs.params import MAX_PROMPT_CHARS, MAX_TEXT_CHARS
+from aptmagic.inference.params import MAX_PROMPT_CHARS, MAX_TEXT_CHARS
 
 MAX_IMAGES = 8
 Size = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(auto|\d{2,4}x\d{2,4})$")]

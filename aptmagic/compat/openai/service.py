@@ -34,9 +34,9 @@ from aptmagic.compat.openai.schemas import (
     VerboseTranscription,
     chunk,
 )
-from aptmagic.core.errors import AppError
+from aptmagic.kit.errors import AppError
 from aptmagic.inference.registry import UnknownModel
-from aptmagic.jobs.events import JobEvent
+from aptmagic.shared_state.events import JobEvent
 from aptmagic.jobs.schemas import JobRead
 
 # OpenAI's own model names, answered by the task's default model so that tools

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import redis
 
-from aptmagic.auth.throttle import LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle
+from aptmagic.shared_state.throttle import LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle
 from aptmagic.config import Settings
-from aptmagic.jobs.cache import MemoryResultCache, RedisResultCache, ResultCache
-from aptmagic.jobs.cancel import CancelSignals, MemoryCancelSignals, RedisCancelSignals
-from aptmagic.jobs.events import JobEventBus, MemoryJobEventBus, RedisJobEventBus
-from aptmagic.quotas.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from aptmagic.redis_state import create_redis
+from aptmagic.shared_state.results import MemoryResultCache, RedisResultCache, ResultCache
+from aptmagic.shared_state.cancels import CancelSignals, MemoryCancelSignals, RedisCancelSignals
+from aptmagic.shared_state.events import JobEventBus, MemoryJobEventBus, RedisJobEventBus
+from aptmagic.shared_state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from aptmagic.shared_state.redis import create_redis
 
 
 @dataclass

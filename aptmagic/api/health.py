@@ -4,9 +4,9 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
-from aptmagic.core.deps import ServicesDep
-from aptmagic.core.errors import Unavailable
-from aptmagic.core.services import Services
+from aptmagic.api.deps import ServicesDep
+from aptmagic.kit.errors import Unavailable
+from aptmagic.wiring.services import Services
 
 
 def _check(services: Services) -> dict[str, str]:

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from aptmagic.db.session import create_db_engine
-from aptmagic.db.tables import Base
+from aptmagic.migrations.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

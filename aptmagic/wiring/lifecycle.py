@@ -2,7 +2,7 @@
 lifecycle rules (direct-upload staging objects expire after
 s3_temp_expire_days, earlier versions after s3_noncurrent_expire_days).
 
-    python -m aptmagic.storage.lifecycle
+    python -m aptmagic.wiring.lifecycle
 
 Reads the same APTMAGIC_* settings as the server."""
 

@@ -7,8 +7,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from aptmagic.auth.deps import AdminDep
-from aptmagic.core.deps import ServicesDep, SessionDep
-from aptmagic.core.errors import ErrorResponse
+from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.kit.errors import ErrorResponse
 from aptmagic.jobs.models import Job, JobStatus
 
 

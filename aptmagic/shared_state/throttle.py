@@ -17,7 +17,7 @@ from typing import Protocol
 
 import redis
 
-from aptmagic.redis_state import guarded
+from aptmagic.shared_state.redis import guarded
 
 MAX_TRACKED = 100_000
 

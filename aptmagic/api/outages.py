@@ -12,7 +12,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aptmagic.core.errors import error_json
+from aptmagic.kit.errors import error_json
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from aptmagic.core.errors import AppError
+from aptmagic.kit.errors import AppError
 
 
 class BlockedContent(AppError):

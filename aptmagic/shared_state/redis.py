@@ -16,7 +16,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from aptmagic.core.errors import Unavailable
+from aptmagic.kit.errors import Unavailable
 
 RETRY_AFTER_SECONDS = 5
 WARN_EVERY_SECONDS = 60.0

@@ -11,27 +11,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from aptmagic.assets.service import AssetService
 from aptmagic.auth.service import AuthService
 from aptmagic.config import Settings
-from aptmagic.db import migrate
+from aptmagic.migrations import migrate
 from aptmagic.db.session import create_db_engine, create_session_factory
 from aptmagic.inference.base import BackendEnv
 from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.registry import ModelRegistry, build_registry
-from aptmagic.jobs.events import JobEventBus
+from aptmagic.shared_state.events import JobEventBus
 from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
-from aptmagic.moderation.blocklist import Blocklist, load_blocklist
+from aptmagic.kit.blocklist import Blocklist, load_blocklist
 from aptmagic.moderation.service import ModerationService
 from aptmagic.observability.metrics import Metrics
-from aptmagic.observability.services import Observability, build_observability
+from aptmagic.wiring.observability import Observability, build_observability
 from aptmagic.queue.base import JobQueue
-from aptmagic.queue.factory import create_queue
-from aptmagic.queue.sweep import DispatchSweeper
-from aptmagic.quotas.ratelimit import RateLimiter
+from aptmagic.wiring.queue import create_queue
+from aptmagic.jobs.dispatch import DispatchSweeper
+from aptmagic.shared_state.ratelimit import RateLimiter
 from aptmagic.quotas.service import QuotaService
-from aptmagic.redis_backends import SharedState, build_shared_state
+from aptmagic.wiring.shared_state import SharedState, build_shared_state
 from aptmagic.social.service import SocialService
 from aptmagic.storage.base import BlobStore
-from aptmagic.storage.factory import create_blob_store, prepare_blob_store
+from aptmagic.wiring.storage import create_blob_store, prepare_blob_store
 from aptmagic.uploads.service import UploadService
 from aptmagic.uploads.sweeper import UploadSweeper
 

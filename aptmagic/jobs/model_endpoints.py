@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from aptmagic.core.deps import ServicesDep
-from aptmagic.core.services import Services
+from aptmagic.api.deps import ServicesDep
+from aptmagic.wiring.services import Services
 from aptmagic.jobs.schemas import ModelRead
 
 

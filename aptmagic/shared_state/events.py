@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import redis
 
-from aptmagic.redis_state import Breaker, warn_sometimes
+from aptmagic.shared_state.redis import Breaker, warn_sometimes
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 1000

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import redis
 
-from aptmagic.redis_state import Breaker, warn_sometimes
+from aptmagic.shared_state.redis import Breaker, warn_sometimes
 
 log = logging.getLogger(__name__)
 SIGNAL_TTL_SECONDS = 24 * 3600

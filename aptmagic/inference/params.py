@@ -1,13 +1,69 @@
-"""Params of each job task."""
+"""Typed params of each task, as the backends accept them, and the task registry.
+
+A task's params model validates the request, fills the model's defaults and checks the
+model's limits. Tasks register themselves with ``register_task``; the job request body
+is a union keyed on the task name (built in ``aptmagic.jobs.tasks``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from collections.abc import Callable
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.jobs.tasks import LimitViolation, TaskParams, register_task
+
+
+class LimitViolation(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class TaskParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task_name: ClassVar[str]
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Random seed; one is chosen when omitted.")
+
+    def resolve(self, spec: ModelSpec) -> TaskParams:
+        """Fill unset fields from the model's defaults, then check the model's limits."""
+        merged = {**spec.default_params, **self.model_dump(exclude_none=True)}
+        resolved = type(self).model_validate({k: v for k, v in merged.items() if k in type(self).model_fields})
+        resolved.check_limits(spec)
+        return resolved
+
+    def check_limits(self, spec: ModelSpec) -> None:
+        for name, value in self.model_dump().items():
+            limit = spec.limits.get(f"max_{name}")
+            if limit is not None and isinstance(value, (int, float)) and value > limit:
+                raise LimitViolation(name, f"{name} is at most {limit} for model {spec.id!r}")
+
+    def progress_total(self) -> int:
+        return 1
+
+
+ParamsT = TypeVar("ParamsT", bound=type[TaskParams])
+_TASKS: dict[str, type[TaskParams]] = {}
+
+
+def register_task(name: str) -> Callable[[ParamsT], ParamsT]:
+    def decorator(cls: ParamsT) -> ParamsT:
+        cls.task_name = name
+        _TASKS[name] = cls
+        return cls
+
+    return decorator
+
+
+def task_names() -> list[str]:
+    return sorted(_TASKS)
+
+
+def params_model(task: str) -> type[TaskParams]:
+    return _TASKS[task]
+
 
 MAX_PROMPT_CHARS = 1000
 

@@ -19,7 +19,7 @@ from typing import Any
 from celery import signals
 
 from aptmagic.config import Settings
-from aptmagic.core.services import Services, build_services
+from aptmagic.wiring.services import Services, build_services
 from aptmagic.queue.celery import CeleryQueue
 
 log = logging.getLogger(__name__)

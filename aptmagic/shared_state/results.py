@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import redis
 
-from aptmagic.redis_state import Breaker, warn_sometimes
+from aptmagic.shared_state.redis import Breaker, warn_sometimes
 
 log = logging.getLogger(__name__)
 MEMORY_ENTRIES = 10_000

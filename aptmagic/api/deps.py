@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from aptmagic.config import Settings
-from aptmagic.core.services import Services
+from aptmagic.wiring.services import Services
 
 
 def get_services(request: Request) -> Services:

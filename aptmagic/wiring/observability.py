@@ -11,20 +11,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.alerts.counter import RequestCounter
-from aptmagic.alerts.factory import build_channels
+from aptmagic.wiring.alerts import build_channels
 from aptmagic.alerts.repository import RequestCountRepository
 from aptmagic.alerts.service import AlertChecker, AlertService
 from aptmagic.config import Settings
 from aptmagic.db.base import utcnow
 from aptmagic.inference.cache import ModelCache
-from aptmagic.jobs.events import JobEventBus
+from aptmagic.shared_state.events import JobEventBus
 from aptmagic.jobs.models import Job, JobStatus
 from aptmagic.observability.jobs import JobObserver, model_cache_hooks
 from aptmagic.observability.metrics import DatabaseCollector, Metrics
 from aptmagic.queue.base import JobQueue
 from aptmagic.webhooks.client import GuardedPoster
 from aptmagic.webhooks.service import WebhookService, webhook_secret
-from aptmagic.webhooks.ssrf import Allowlist
+from aptmagic.kit.ssrf import Allowlist
 
 log = logging.getLogger(__name__)
 
