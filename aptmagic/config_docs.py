@@ -88,9 +88,7 @@ def group_of(name: str) -> str:
 def env_names(name: str, field: FieldInfo) -> list[str]:
     """The environment variables that set a field (pydantic-settings reads them case-insensitively)."""
     config = Settings.model_config
-    alias = (
-        field.validation_alias if field.validation_alias is not None else field.alias
-    )
+    alias = field.validation_alias if field.validation_alias is not None else field.alias
     if isinstance(alias, str):
         return [alias.upper()]
     choices = getattr(alias, "choices", None)
@@ -173,10 +171,18 @@ def _human(name: str, value: float) -> str:
 
 
 def default_value(field: FieldInfo) -> Any:
+    if getattr(field, "default_factory_takes_data", False):
+        return None
     if field.default_factory is not None:
         factory = typing.cast(Callable[[], Any], field.default_factory)
         return factory()
     return field.default
+
+
+def _mentions_machine(value: Any) -> bool:
+    """True when a default names this machine's home or working folder."""
+    text = json.dumps(_plain(value), default=str)
+    return any(place in text for place in (str(Path.home()), str(Path.cwd())) if len(place) > 1)
 
 
 def default_text(name: str, field: FieldInfo) -> str:
@@ -184,12 +190,14 @@ def default_text(name: str, field: FieldInfo) -> str:
         return MACHINE_DEFAULTS[name]
     if field.is_required():
         return "required"
+    if getattr(field, "default_factory_takes_data", False):
+        return "computed from the other settings"
     value = default_value(field)
     if value is None:
         return "unset"
     if isinstance(value, SecretStr):
         return _plain(value) or "empty"
-    if isinstance(value, PurePath):
+    if isinstance(value, PurePath) or _mentions_machine(value):
         return "depends on the machine"
     if _is_complex(value):
         if isinstance(value, dict):
@@ -287,11 +295,7 @@ def render_configuration_markdown() -> str:
         grouped[group_of(name)].append(name)
     titles = [title for title, _ in GROUPS if grouped[title]]
     lines = _intro()
-    lines.append(
-        "Groups: "
-        + ", ".join(f"[{title}](#{_anchor(title)})" for title in titles)
-        + "."
-    )
+    lines.append("Groups: " + ", ".join(f"[{title}](#{_anchor(title)})" for title in titles) + ".")
     lines.append("")
     for title in titles:
         lines += [
@@ -303,41 +307,27 @@ def render_configuration_markdown() -> str:
         lines += [field_row(name, fields[name]) for name in grouped[title]]
         lines.append("")
     complex_defaults = [
-        name
-        for name, field in fields.items()
-        if name not in MACHINE_DEFAULTS and _is_complex(default_value(field))
+        name for name, field in fields.items() if name not in MACHINE_DEFAULTS and _is_complex(default_value(field))
     ]
     if complex_defaults:
         lines += ["## Defaults in full", ""]
         for name in complex_defaults:
-            text = json.dumps(
-                _plain(default_value(fields[name])), indent=2, sort_keys=False
-            )
+            text = json.dumps(_plain(default_value(fields[name])), indent=2, sort_keys=False)
             lines += [f"`{name}`:", "", "```json", text, "```", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m aptmagic.config_docs", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 when the file is out of date"
-    )
-    parser.add_argument(
-        "--output", type=Path, default=DEFAULT_OUTPUT, help=f"default: {DEFAULT_OUTPUT}"
-    )
+    parser = argparse.ArgumentParser(prog="python -m aptmagic.config_docs", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the file is out of date")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"default: {DEFAULT_OUTPUT}")
     args = parser.parse_args(argv)
     text = render_configuration_markdown()
     path: Path = args.output
     if args.check:
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current != text:
-            state = (
-                "is missing"
-                if current is None
-                else "is out of date with aptmagic/config.py"
-            )
+            state = "is missing" if current is None else "is out of date with aptmagic/config.py"
             print(
                 f"{path} {state}: run `make docs` and commit the result",
                 file=sys.stderr,

@@ -7,7 +7,9 @@ from pathlib import Path
 from aptmagic.config import Settings
 from aptmagic.config_docs import DEFAULT_OUTPUT, main, render_configuration_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = next(
+    p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()
+)
 PAGE = ROOT / DEFAULT_OUTPUT
 
 

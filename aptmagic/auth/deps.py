@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from aptmagic.api.deps import provider
 from aptmagic.auth.errors import Forbidden, Unauthorized
 from aptmagic.auth.principal import Principal
+from aptmagic.auth.service import AuthService
 
 
 def get_principal(request: Request) -> Principal:
@@ -29,3 +31,4 @@ def client_ip(request: Request) -> str | None:
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 AdminDep = Annotated[Principal, Depends(get_admin)]
+AuthServiceDep = Annotated[AuthService, Depends(provider(AuthService))]

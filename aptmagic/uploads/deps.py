@@ -1,0 +1,12 @@
+"""Route dependencies of this domain, as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from aptmagic.api.deps import provider
+from aptmagic.uploads.service import UploadService
+
+UploadServiceDep = Annotated[UploadService, Depends(provider(UploadService))]
