@@ -118,9 +118,7 @@ class ModelCache:
 
     def loaded(self) -> list[LoadedModel]:
         with self._lock:
-            return [
-                LoadedModel(k[0], k[1], e.bytes, e.in_use, e.load_seconds) for k, e in self._entries.items()
-            ]
+            return [LoadedModel(k[0], k[1], e.bytes, e.in_use, e.load_seconds) for k, e in self._entries.items()]
 
     def unload_all(self) -> None:
         with self._lock:

@@ -13,18 +13,10 @@ from typing import Any
 from PIL import Image, ImageOps
 from pydantic import BaseModel
 
-from aptmagic.inference.base import (
-    BackendEnv,
-    InferenceError,
-    InferenceResult,
-    ModelLoadError,
-    RunContext,
-    TransientInferenceError,
-)
-from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtype
+from aptmagic.inference.base import BackendEnv, InferenceError, InferenceResult, RunContext
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.inference.tiny import resolve_source
+from aptmagic.inference.torch_base import TorchBackend
 
 log = logging.getLogger(__name__)
 MIN_SIDE = 64
@@ -37,45 +29,30 @@ def fit_size(width: int, height: int, max_width: int, max_height: int) -> tuple[
     return fitted[0], fitted[1]
 
 
-class DiffusersImage:
+class DiffusersImage(TorchBackend):
     def __init__(self, spec: ModelSpec, env: BackendEnv) -> None:
-        self.spec = spec
-        self.env = env
+        super().__init__(spec, env)
         self.pipe: Any = None
         self._img2img: Any = None
-        self.device = "cpu"
 
     def setup(self) -> None:
         import diffusers
         from diffusers import AutoPipelineForText2Image
 
         diffusers.utils.logging.disable_progress_bar()
-        self.device = resolve_device(self.spec.device)
-        source = resolve_source(self.spec, self.env)
-        try:
-            pipe = AutoPipelineForText2Image.from_pretrained(
-                source,
-                dtype=resolve_dtype(self.spec, self.device),
-                use_safetensors=True,
-                revision=self.spec.revision,
-                variant=self.spec.variant,
-            )
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"model {self.spec.id!r} could not be loaded from {source!r}: {exc}") from exc
+        source = self.prepare()
+        pipe = self.weights(AutoPipelineForText2Image.from_pretrained, source, variant=self.spec.variant)
         pipe.set_progress_bar_config(disable=True)
-        self.pipe = pipe.to(self.device)
+        self.pipe = self.place(pipe)
 
     def run(self, params: BaseModel, ctx: RunContext) -> InferenceResult:
         import torch
 
         generator = torch.Generator(device="cpu").manual_seed(ctx.seed)
-        try:
+        with self.oom_is_transient():
             if hasattr(params, "source"):
                 return self._image_to_image(params, ctx, generator)
             return self._text_to_image(params, ctx, generator)
-        except torch.OutOfMemoryError as exc:
-            self._free_cache()
-            raise TransientInferenceError(f"out of memory on {self.device}: {exc}") from exc
 
     def _text_to_image(self, p: Any, ctx: RunContext, generator: Any) -> InferenceResult:
         ctx.step(0, p.steps)
@@ -126,21 +103,14 @@ class DiffusersImage:
             self._img2img.set_progress_bar_config(disable=True)
         return self._img2img
 
-    def _free_cache(self) -> None:
-        import torch
-
-        if self.device == "cuda":
-            torch.cuda.empty_cache()
-
-    def unload(self) -> None:
+    def release(self) -> None:
         self.pipe = self._img2img = None
-        self._free_cache()
 
-    def memory_bytes(self) -> int:
+    def modules(self) -> tuple[Any, ...]:
         if self.pipe is None:
-            return 0
+            return ()
         names = ("unet", "transformer", "vae", "text_encoder", "text_encoder_2")
-        return module_bytes(*(getattr(self.pipe, name, None) for name in names))
+        return tuple(getattr(self.pipe, name, None) for name in names)
 
 
 def _step_callback(ctx: RunContext, total: int) -> Any:

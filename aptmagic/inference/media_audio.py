@@ -12,6 +12,7 @@ import io
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ def _duration_seconds(container: Any, stream: Any) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
-        return container.duration / 1_000_000  # AV_TIME_BASE
+        return float(container.duration) / 1_000_000  # AV_TIME_BASE
     return None
 
 
@@ -71,55 +72,86 @@ def decode_audio(data: bytes, sample_rate: int = SAMPLE_RATE, max_seconds: float
     Raises InferenceError for an unreadable file, a file or video without an
     audio track, or audio longer than ``max_seconds``. As players do, damaged
     packets are skipped and a file cut short keeps the audio before the cut."""
-    av = _av()
     with _open(data) as container:
         if not container.streams.audio:
             raise InferenceError(_no_audio(container))
-        stream = container.streams.audio[0]
-        # Header durations can be wrong (a WAV written to a pipe claims hours), so the limit
-        # is checked on the samples themselves, with a second of slack for codec padding.
-        limit = int((max_seconds + 1) * sample_rate)
-        chunks: list[np.ndarray] = []
-        total = bad_packets = 0
-        problem: BaseException | None = None
-        resampler, shape = None, None
-        try:
-            for packet in container.demux(stream):
-                try:
-                    frames = packet.decode()
-                except (av.error.FFmpegError, ValueError) as exc:
-                    # A damaged packet is skipped, as players do; the demuxer still moves forward.
-                    bad_packets, problem = bad_packets + 1, exc
-                    continue
-                for frame in frames:
-                    if (frame.format.name, frame.layout.name, frame.sample_rate) != shape:
-                        # A new resampler when the stream changes rate or channels midway (joined files).
-                        if resampler is not None:
-                            total += sum(_append(chunks, out) for out in resampler.resample(None))
-                        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
-                        # Keeps the channels; _append averages them (FFmpeg's downmix can push loud stereo past 1.0).
-                        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
-                    for out in resampler.resample(frame):
-                        total += _append(chunks, out)
-                if total > limit:
-                    raise InferenceError(_too_long(total / sample_rate, max_seconds))
-        except InferenceError:
-            raise
-        except (av.error.FFmpegError, ValueError, OSError, EOFError) as exc:
-            problem = exc  # the container itself is cut or broken here: keep what came before
-        if resampler is not None:
-            total += sum(_append(chunks, out) for out in resampler.resample(None))
-        if total == 0 and problem is not None:
-            raise InferenceError(f"the audio could not be decoded ({_reason(problem)})")
+        samples = _Samples(_av(), sample_rate)
+        problem = _decode_track(container, container.streams.audio[0], samples, max_seconds)
+        samples.flush()
         if problem is not None:
-            log.warning(
-                "audio partly damaged (%d bad packets); kept %.1f s: %s", bad_packets, total / sample_rate, problem
-            )
-    if total == 0:
+            _report_damage(samples, problem)
+    if samples.total == 0:
         raise InferenceError("the file holds no audio samples")
-    samples = np.concatenate(chunks)
-    np.clip(samples, -1.0, 1.0, out=samples)
-    return samples
+    return samples.joined()
+
+
+@dataclass
+class _Samples:
+    """Mono float32 chunks at one rate, through a resampler that follows the stream's shape."""
+
+    av: Any
+    sample_rate: int
+    chunks: list[np.ndarray] = field(default_factory=list)
+    total: int = 0
+    bad_packets: int = 0
+    resampler: Any = None
+    shape: tuple[str, str, int] | None = None
+
+    def add(self, frame: Any) -> None:
+        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if shape != self.shape:
+            # A new resampler when the stream changes rate or channels midway (joined files).
+            self.flush()
+            self.shape = shape
+            # Keeps the channels; _append averages them (FFmpeg's downmix can push loud stereo past 1.0).
+            self.resampler = self.av.AudioResampler(format="fltp", rate=self.sample_rate)
+        self.total += sum(_append(self.chunks, out) for out in self.resampler.resample(frame))
+
+    def flush(self) -> None:
+        if self.resampler is not None:
+            self.total += sum(_append(self.chunks, out) for out in self.resampler.resample(None))
+
+    def joined(self) -> np.ndarray:
+        samples = np.concatenate(self.chunks)
+        np.clip(samples, -1.0, 1.0, out=samples)
+        return samples
+
+
+def _decode_track(container: Any, stream: Any, samples: _Samples, max_seconds: float) -> BaseException | None:
+    """Decode ``stream`` into ``samples``; returns the last damage seen, if any.
+
+    Header durations can be wrong (a WAV written to a pipe claims hours), so the limit
+    is checked on the samples themselves, with a second of slack for codec padding."""
+    av = samples.av
+    limit = int((max_seconds + 1) * samples.sample_rate)
+    problem: BaseException | None = None
+    try:
+        for packet in container.demux(stream):
+            problem = _decode_packet(packet, samples) or problem
+            if samples.total > limit:
+                raise InferenceError(_too_long(samples.total / samples.sample_rate, max_seconds))
+    except (av.error.FFmpegError, ValueError, OSError, EOFError) as exc:
+        problem = exc  # the container itself is cut or broken here: keep what came before
+    return problem
+
+
+def _decode_packet(packet: Any, samples: _Samples) -> BaseException | None:
+    """A damaged packet is skipped, as players do; the demuxer still moves forward."""
+    try:
+        frames = packet.decode()
+    except (samples.av.error.FFmpegError, ValueError) as exc:
+        samples.bad_packets += 1
+        return exc
+    for frame in frames:
+        samples.add(frame)
+    return None
+
+
+def _report_damage(samples: _Samples, problem: BaseException) -> None:
+    if samples.total == 0:
+        raise InferenceError(f"the audio could not be decoded ({_reason(problem)})")
+    seconds = samples.total / samples.sample_rate
+    log.warning("audio partly damaged (%d bad packets); kept %.1f s: %s", samples.bad_packets, seconds, problem)
 
 
 def _no_audio(container: Any) -> str:
@@ -131,7 +163,7 @@ def _no_audio(container: Any) -> str:
 
 def _append(chunks: list[np.ndarray], frame: Any) -> int:
     planes = frame.to_ndarray()
-    samples = (planes.mean(axis=0) if planes.ndim == 2 and planes.shape[0] > 1 else planes.reshape(-1))
+    samples = planes.mean(axis=0) if planes.ndim == 2 and planes.shape[0] > 1 else planes.reshape(-1)
     samples = samples.astype(np.float32, copy=False)
     if samples.size:
         chunks.append(samples)
@@ -171,7 +203,7 @@ def extract_keyframe(data: bytes, position: float = KEYFRAME_POSITION) -> Image.
             frame = _first_frame(container, stream)
         if frame is None:
             raise InferenceError("no frame of the video could be decoded")
-        image = frame.to_image().convert("RGB")
+        image: Image.Image = frame.to_image().convert("RGB")
         rotation = getattr(frame, "rotation", 0) or 0
         return image.rotate(rotation, expand=True) if rotation % 360 else image
 

@@ -116,7 +116,9 @@ class SourceParams(TaskParams):
 class ImageToImageParams(SourceParams):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"source": "0" * 32, "prompt": "as a watercolour", "strength": 0.6, "num_variations": 4}]},
+        json_schema_extra={
+            "examples": [{"source": "0" * 32, "prompt": "as a watercolour", "strength": 0.6, "num_variations": 4}]
+        },
     )
     source_kinds: ClassVar[tuple[str, ...]] = ("image",)
 
@@ -133,7 +135,9 @@ class ImageToImageParams(SourceParams):
     def check_limits(self, spec: ModelSpec) -> None:
         super().check_limits(spec)
         if self.steps is not None and int(self.steps * self.strength) < 1:
-            raise LimitViolation("strength", f"steps x strength must be at least 1 (got {self.steps} x {self.strength})")
+            raise LimitViolation(
+                "strength", f"steps x strength must be at least 1 (got {self.steps} x {self.strength})"
+            )
 
 
 @register_task("caption")
@@ -161,7 +165,9 @@ class ChatMessage(BaseModel):
 class TextParams(TaskParams):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"messages": [{"role": "user", "content": "Write a haiku about rain."}], "max_tokens": 64}]},
+        json_schema_extra={
+            "examples": [{"messages": [{"role": "user", "content": "Write a haiku about rain."}], "max_tokens": 64}]
+        },
     )
 
     messages: list[ChatMessage] = Field(min_length=1, max_length=200, description="The conversation so far.")

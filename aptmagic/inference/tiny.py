@@ -98,7 +98,7 @@ def build_tiny_sd(folder: Path) -> None:
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(TINY_SEED)
-    unet = UNet2DConditionModel(
+    unet = UNet2DConditionModel(  # type: ignore[no-untyped-call]
         block_out_channels=(32, 64),
         layers_per_block=1,
         sample_size=32,
@@ -108,7 +108,7 @@ def build_tiny_sd(folder: Path) -> None:
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=32,
     )
-    vae = AutoencoderKL(
+    vae = AutoencoderKL(  # type: ignore[no-untyped-call]
         block_out_channels=[32, 64],
         in_channels=3,
         out_channels=3,
@@ -130,7 +130,7 @@ def build_tiny_sd(folder: Path) -> None:
             max_position_embeddings=77,
         )
     )
-    scheduler = DDIMScheduler(
+    scheduler = DDIMScheduler(  # type: ignore[no-untyped-call]
         beta_start=0.00085,
         beta_end=0.012,
         beta_schedule="scaled_linear",
@@ -138,7 +138,7 @@ def build_tiny_sd(folder: Path) -> None:
         set_alpha_to_one=False,
         steps_offset=1,
     )
-    pipe = StableDiffusionPipeline(
+    pipe = StableDiffusionPipeline(  # type: ignore[no-untyped-call]
         unet=unet,
         vae=vae,
         text_encoder=text_encoder,
@@ -148,4 +148,4 @@ def build_tiny_sd(folder: Path) -> None:
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.save_pretrained(folder, safe_serialization=True)
+    pipe.save_pretrained(folder, safe_serialization=True)  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ bike train bus snow grass mountain river lake park bench window door wall
 sitting standing walking running holding looking playing riding eating lying
 red blue green white black yellow brown small large old young tall wooden
 sunny cloudy night day light dark picture photo view close up group front
-""".split()
+""".split()  # noqa: SIM905
 
 
 def caption_vocab() -> list[str]:
@@ -41,7 +41,7 @@ def build_tiny_caption(folder: Path) -> None:
     tokenizer = BertTokenizer.from_pretrained(str(folder), bos_token=DECODER_BOS, model_max_length=64)
     (folder / "vocab.txt").unlink()  # the processor writes the tokenizer back in full below
     image_processor = BlipImageProcessorPil(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
-    processor = BlipProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    processor = BlipProcessor(image_processor=image_processor, tokenizer=tokenizer)  # type: ignore[no-untyped-call]
 
     ids = {
         "bos_token_id": tokenizer.bos_token_id,
@@ -77,7 +77,7 @@ def build_tiny_caption(folder: Path) -> None:
     config.decoder_start_token_id = tokenizer.bos_token_id
     model = BlipForConditionalGeneration(config)
     # Random weights often pick [SEP] first; a minimum length makes every caption say something.
-    model.generation_config = GenerationConfig(
+    model.generation_config = GenerationConfig(  # type: ignore[no-untyped-call]
         decoder_start_token_id=tokenizer.bos_token_id, min_new_tokens=4, max_new_tokens=12, **ids
     )
     model.save_pretrained(folder, safe_serialization=True)

@@ -24,9 +24,7 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 # The same split as Qwen2's tokenizer, before the byte-level mapping.
-PRETOKENIZE_REGEX = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
+PRETOKENIZE_REGEX = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 TRAINING_TEXT = """\
 A small model can still learn the shape of words. The quick brown fox jumps over the lazy dog.
@@ -61,7 +59,7 @@ def train_tokenizer() -> Any:
         show_progress=False,
     )
     tokenizer.train_from_iterator(TRAINING_TEXT.splitlines(keepends=True) * 4, trainer=trainer)
-    return PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tokenizer,
         eos_token=EOS,
         pad_token=PAD,
@@ -107,8 +105,8 @@ def build_tiny_llm(folder: Path) -> None:
         pad_token_id=pad_id,
     )
     torch.manual_seed(TINY_SEED)
-    model = Qwen2ForCausalLM(config).eval()
-    model.generation_config = GenerationConfig(
+    model = Qwen2ForCausalLM(config).eval()  # type: ignore[no-untyped-call]
+    model.generation_config = GenerationConfig(  # type: ignore[no-untyped-call]
         eos_token_id=[eos_id, pad_id],
         pad_token_id=pad_id,
         suppress_tokens=unprintable_token_ids(tokenizer),

@@ -11,6 +11,7 @@ runs exactly as it does for openai/whisper-base."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aptmagic.inference.tiny import TINY_SEED, _bytes_to_unicode, register_builtin
 
@@ -44,6 +45,10 @@ def timestamp_tokens() -> list[str]:
     return [f"<|{i * TIME_PRECISION:.2f}|>" for i in range(NUM_TIMESTAMPS)]
 
 
+def _token_id(tokenizer: Any, token: str) -> int:
+    return int(tokenizer.convert_tokens_to_ids(token))
+
+
 @register_builtin("tiny-whisper")
 def build_tiny_whisper(folder: Path) -> None:
     import torch
@@ -63,7 +68,7 @@ def build_tiny_whisper(folder: Path) -> None:
     specials = [AddedToken(t, special=True, normalized=False) for t in special_tokens()]
     tokenizer.add_special_tokens({"additional_special_tokens": specials})
     tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in timestamp_tokens()])
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in [*special_tokens(), "<|endoftext|>"]}
+    ids = {token: _token_id(tokenizer, token) for token in [*special_tokens(), "<|endoftext|>"]}
     if tokenizer.all_special_ids[-1] + 1 != tokenizer.convert_tokens_to_ids("<|0.00|>"):
         raise RuntimeError("tiny-whisper: the timestamp tokens must follow the last special token")
 
@@ -76,7 +81,9 @@ def build_tiny_whisper(folder: Path) -> None:
     suppressed = [vocab[byte_chars[byte]] for byte in range(256) if chr(byte) not in PRINTABLE]
     # The same specials as the real suppress lists, in their order: <|startofprev|> comes second to last.
     suppressed += [ids[token] for token in special_tokens() if token != "<|notimestamps|>"]
-    feature_extractor = WhisperFeatureExtractor(feature_size=80, sampling_rate=16000, chunk_length=30)
+    feature_extractor = WhisperFeatureExtractor(  # type: ignore[no-untyped-call]
+        feature_size=80, sampling_rate=16000, chunk_length=30
+    )
 
     torch.manual_seed(TINY_SEED)
     config = WhisperConfig(
@@ -100,8 +107,9 @@ def build_tiny_whisper(folder: Path) -> None:
     )
     model = WhisperForConditionalGeneration(config)
     with torch.no_grad():
-        model.get_output_embeddings().weight[ids["<|notimestamps|>"] :] *= TIMESTAMP_ROW_SCALE
-    model.generation_config = GenerationConfig(
+        embeddings = model.get_output_embeddings()  # type: ignore[no-untyped-call]
+        embeddings.weight[ids["<|notimestamps|>"] :] *= TIMESTAMP_ROW_SCALE
+    model.generation_config = GenerationConfig(  # type: ignore[no-untyped-call]
         bos_token_id=eot,
         eos_token_id=eot,
         pad_token_id=eot,
@@ -118,4 +126,5 @@ def build_tiny_whisper(folder: Path) -> None:
         return_timestamps=False,
     )
     model.save_pretrained(folder)
-    WhisperProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(folder)
+    processor = WhisperProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)  # type: ignore[no-untyped-call]
+    processor.save_pretrained(folder)

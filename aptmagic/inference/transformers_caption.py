@@ -18,20 +18,11 @@ from PIL import Image, ImageOps
 from pydantic import BaseModel
 
 from aptmagic.inference import tiny_caption  # noqa: F401  (registers the tiny-caption builder)
-from aptmagic.inference.base import (
-    BackendEnv,
-    InferenceError,
-    InferenceResult,
-    InputFile,
-    ModelLoadError,
-    RunContext,
-    TransientInferenceError,
-)
-from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtype
+from aptmagic.inference.base import BackendEnv, InferenceError, InferenceResult, InputFile, RunContext
+from aptmagic.inference.params import ChatMessage, TextParams, TranscribeParams
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.inference.tiny import resolve_source
-from aptmagic.inference.params import ChatMessage, TextParams, TranscribeParams
+from aptmagic.inference.torch_base import TorchBackend
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +32,7 @@ TONE_GUIDES: dict[str, str] = {
         "with no opinions, jokes, exclamation marks or emoji."
     ),
     "playful": (
-        "Playful: light-hearted, warm and witty, a little cheeky. A pun or a wink is welcome, "
-        "and at most one emoji."
+        "Playful: light-hearted, warm and witty, a little cheeky. A pun or a wink is welcome, and at most one emoji."
     ),
     "formal": (
         "Formal: polished and precise, like a museum label or a press-agency caption. "
@@ -200,37 +190,21 @@ def has_audio_track(data: bytes) -> bool:
         raise InferenceError(f"the source video could not be read: {exc}") from exc
 
 
-class TransformersCaption:
+class TransformersCaption(TorchBackend):
     def __init__(self, spec: ModelSpec, env: BackendEnv) -> None:
-        self.spec = spec
-        self.env = env
+        super().__init__(spec, env)
         self.model: Any = None
         self.processor: Any = None
-        self.device = "cpu"
-        self.dtype: Any = None
 
     def setup(self) -> None:
-        import torch
         from transformers import BlipForConditionalGeneration, BlipProcessor
 
-        self.device = resolve_device(self.spec.device)
-        self.dtype = resolve_dtype(self.spec, self.device)
-        source = resolve_source(self.spec, self.env)
-        try:
-            self.processor = BlipProcessor.from_pretrained(source, revision=self.spec.revision)
-            model = BlipForConditionalGeneration.from_pretrained(
-                source, use_safetensors=True, dtype=self.dtype, revision=self.spec.revision
-            )
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"model {self.spec.id!r} could not be loaded from {source!r}: {exc}") from exc
-        try:
-            self.model = model.to(self.device).eval()
-        except torch.OutOfMemoryError as exc:
-            raise TransientInferenceError(f"out of memory moving {self.spec.id!r} to {self.device}: {exc}") from exc
+        source = self.prepare()
+        self.processor = self.pretrained(BlipProcessor.from_pretrained, source)
+        model = self.weights(BlipForConditionalGeneration.from_pretrained, source)
+        self.model = self.place(model).eval()
 
     def run(self, params: BaseModel, ctx: RunContext) -> InferenceResult:
-        import torch
-
         p: Any = params
         source = ctx.load_input(p.source)
         if source.media_kind not in ("image", "video"):
@@ -240,11 +214,8 @@ class TransformersCaption:
         ctx.step(0, total)
         image = self._keyframe(source.data) if video else self._decode(source.data)
         ctx.step(1, total)
-        try:
+        with self.oom_is_transient():
             base = self._describe(image)
-        except torch.OutOfMemoryError as exc:
-            self._free_cache()
-            raise TransientInferenceError(f"out of memory on {self.device}: {exc}") from exc
         ctx.step(2, total)
         data: dict[str, Any] = {"base_caption": base, "tone": p.tone, "length": p.length}
         transcript = None
@@ -363,18 +334,11 @@ class TransformersCaption:
         except LookupError as exc:
             raise InferenceError(f"the {role} model {model_id!r} of {self.spec.id!r} is not available: {exc}") from exc
 
-    def _free_cache(self) -> None:
-        import torch
-
-        if self.device == "cuda":
-            torch.cuda.empty_cache()
-
-    def unload(self) -> None:
+    def release(self) -> None:
         self.model = self.processor = None
-        self._free_cache()
 
-    def memory_bytes(self) -> int:
-        return module_bytes(self.model)
+    def modules(self) -> tuple[Any, ...]:
+        return (self.model,)
 
 
 register_backend("transformers-caption")(TransformersCaption)

@@ -12,26 +12,17 @@ so a seed gives the same text even while other jobs run in other threads."""
 from __future__ import annotations
 
 import copy
-import gc
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
 from aptmagic.inference import tiny_llm  # noqa: F401  (registers the tiny-llm builder)
-from aptmagic.inference.base import (
-    BackendEnv,
-    InferenceError,
-    InferenceResult,
-    ModelLoadError,
-    RunContext,
-    TransientInferenceError,
-)
-from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtype
-from aptmagic.inference.tiny import resolve_source
+from aptmagic.inference.base import BackendEnv, InferenceError, InferenceResult, ModelLoadError, RunContext
+from aptmagic.inference.params import SummarizeParams, TextParams
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.inference.params import SummarizeParams, TextParams
+from aptmagic.inference.torch_base import TorchBackend
 
 DEFAULT_CONTEXT_TOKENS = 2048
 MIN_SUMMARY_INPUT_TOKENS = 32
@@ -59,7 +50,7 @@ def summary_messages(text: str, length: str, style: str) -> list[dict[str, str]]
     shape = SUMMARY_SHAPES[(style, length)]
     return [
         {"role": "system", "content": SUMMARY_SYSTEM},
-        {"role": "user", "content": f"Summarize the text below {shape}.\n\nText:\n\"\"\"\n{text}\n\"\"\""},
+        {"role": "user", "content": f'Summarize the text below {shape}.\n\nText:\n"""\n{text}\n"""'},
     ]
 
 
@@ -77,7 +68,7 @@ class IncrementalDecoder:
         self.read_offset = 0
 
     def _decode(self, tokens: list[int]) -> str:
-        return self.tokenizer.decode(tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        return str(self.tokenizer.decode(tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False))
 
     def push(self, token_id: int) -> str:
         self.tokens.append(token_id)
@@ -222,7 +213,7 @@ def _seeded_sampler(temperature: float, top_p: float, top_k: int | None, seed: i
 
     generator_device = "cuda" if device.startswith("cuda") else "cpu"
     generator = torch.Generator(device=generator_device).manual_seed(seed)
-    warpers = [TopKLogitsWarper(top_k)] if top_k else []
+    warpers: list[LogitsProcessor] = [TopKLogitsWarper(top_k)] if top_k else []
     if top_p < 1.0:
         warpers.append(TopPLogitsWarper(top_p))
 
@@ -239,46 +230,29 @@ def _seeded_sampler(temperature: float, top_p: float, top_k: int | None, seed: i
     return SeededSampler()
 
 
-class TransformersLLM:
+class TransformersLLM(TorchBackend):
     def __init__(self, spec: ModelSpec, env: BackendEnv) -> None:
-        self.spec = spec
-        self.env = env
+        super().__init__(spec, env)
         self.model: Any = None
         self.tokenizer: Any = None
-        self.device = "cpu"
 
     def setup(self) -> None:
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.device = resolve_device(self.spec.device)
-        source = resolve_source(self.spec, self.env)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, revision=self.spec.revision)
-            model = AutoModelForCausalLM.from_pretrained(
-                source,
-                dtype=self._dtype(),
-                use_safetensors=True,
-                revision=self.spec.revision,
-            )
-        except torch.OutOfMemoryError as exc:
-            raise TransientInferenceError(f"out of memory loading {self.spec.id!r}: {exc}") from exc
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"model {self.spec.id!r} could not be loaded from {source!r}: {exc}") from exc
+        source = self.prepare()
+        tokenizer = self.pretrained(AutoTokenizer.from_pretrained, source)
+        model = self.weights(AutoModelForCausalLM.from_pretrained, source)
         if tokenizer.chat_template is None:
             raise ModelLoadError(f"model {self.spec.id!r} has no chat template; an instruct (chat) model is needed")
-        try:
-            self.model = model.to(self.device).eval()
-        except torch.OutOfMemoryError as exc:
-            raise TransientInferenceError(f"out of memory moving {self.spec.id!r} to {self.device}: {exc}") from exc
+        self.model = self.place(model).eval()
         self.tokenizer = tokenizer
 
-    def _dtype(self) -> Any:
+    def pick_dtype(self) -> Any:
         import torch
 
         if self.spec.dtype == "auto" and self.device == "cuda" and torch.cuda.is_bf16_supported():
             return torch.bfloat16  # the dtype chat models are trained in; float16 may overflow
-        return resolve_dtype(self.spec, self.device)
+        return super().pick_dtype()
 
     @property
     def context_tokens(self) -> int:
@@ -288,9 +262,7 @@ class TransformersLLM:
         return min(known) if known else DEFAULT_CONTEXT_TOKENS
 
     def run(self, params: BaseModel, ctx: RunContext) -> InferenceResult:
-        import torch
-
-        try:
+        with self.oom_is_transient():
             if isinstance(params, TextParams):
                 messages = [m.model_dump() for m in params.messages]
                 return self._generate(
@@ -298,13 +270,8 @@ class TransformersLLM:
                 )
             if isinstance(params, SummarizeParams):
                 messages, extra = self._summary_prompt(params.text, params.length, params.style, params.max_tokens)
-                return self._generate(
-                    messages, params.max_tokens, SUMMARY_TEMPERATURE, SUMMARY_TOP_P, [], ctx, extra
-                )
+                return self._generate(messages, params.max_tokens, SUMMARY_TEMPERATURE, SUMMARY_TOP_P, [], ctx, extra)
             raise InferenceError(f"model {self.spec.id!r} cannot run {type(params).__name__}")
-        except torch.OutOfMemoryError as exc:
-            self._free_cache()
-            raise TransientInferenceError(f"out of memory on {self.device}: {exc}") from exc
 
     def _summary_prompt(
         self, text: str, length: str, style: str, max_tokens: int
@@ -333,16 +300,30 @@ class TransformersLLM:
         ctx: RunContext,
         extra: dict[str, Any],
     ) -> InferenceResult:
-        import torch
-        from transformers import LogitsProcessorList, StoppingCriteriaList
+        from transformers import LogitsProcessorList
 
         prompt = self._prompt_ids(messages)
+        config, top_k, eos_ids = self._generation_config(min(max_tokens, self._room(prompt)))
+        stream = TokenStream(self.tokenizer, ctx, max_tokens, stops, eos_ids)
+        processors = LogitsProcessorList()
+        if temperature > 0:
+            processors.append(_seeded_sampler(temperature, top_p, top_k, ctx.seed, self.device))
+        ctx.step(0, max_tokens)
+        self._stream(prompt, config, processors, stream)
+        usage = {"prompt_tokens": len(prompt), "completion_tokens": stream.generated}
+        return InferenceResult(text=stream.text, data={"finish_reason": stream.finish_reason, "usage": usage, **extra})
+
+    def _room(self, prompt: list[int]) -> int:
+        """How many tokens the context leaves after ``prompt``; an error when none."""
         room = self.context_tokens - len(prompt)
         if room < 1:
             raise InferenceError(
                 f"the prompt is {len(prompt)} tokens; model {self.spec.id!r} reads at most {self.context_tokens}"
             )
-        max_new = min(max_tokens, room)
+        return room
+
+    def _generation_config(self, max_new: int) -> tuple[Any, int | None, set[int]]:
+        """The model's generation config made greedy, with the model's top_k and end-of-sequence ids."""
         config = copy.deepcopy(self.model.generation_config)
         top_k = config.top_k
         # Sampling is the seeded sampler's job; generate itself picks the one token it leaves.
@@ -354,13 +335,13 @@ class TransformersLLM:
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         if config.pad_token_id is None and eos_ids:
             config.pad_token_id = min(eos_ids)
+        return config, top_k, eos_ids
 
-        stream = TokenStream(self.tokenizer, ctx, max_tokens, stops, eos_ids)
-        processors = LogitsProcessorList()
-        if temperature > 0:
-            processors.append(_seeded_sampler(temperature, top_p, top_k, ctx.seed, self.device))
+    def _stream(self, prompt: list[int], config: Any, processors: Any, stream: TokenStream) -> None:
+        import torch
+        from transformers import StoppingCriteriaList
+
         input_ids = torch.tensor([prompt], device=self.device)
-        ctx.step(0, max_tokens)
         with torch.inference_mode():
             self.model.generate(
                 input_ids=input_ids,
@@ -370,28 +351,12 @@ class TransformersLLM:
                 stopping_criteria=StoppingCriteriaList([_stop_criterion(stream)]),
                 streamer=_streamer(stream),
             )
-        return InferenceResult(
-            text=stream.text,
-            data={
-                "finish_reason": stream.finish_reason,
-                "usage": {"prompt_tokens": len(prompt), "completion_tokens": stream.generated},
-                **extra,
-            },
-        )
 
-    def _free_cache(self) -> None:
-        import torch
-
-        if self.device == "cuda":
-            torch.cuda.empty_cache()
-
-    def unload(self) -> None:
+    def release(self) -> None:
         self.model = self.tokenizer = None
-        gc.collect()
-        self._free_cache()
 
-    def memory_bytes(self) -> int:
-        return module_bytes(self.model) if self.model is not None else 0
+    def modules(self) -> tuple[Any, ...]:
+        return (self.model,)
 
 
 register_backend("transformers-llm")(TransformersLLM)

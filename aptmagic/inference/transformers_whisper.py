@@ -22,26 +22,18 @@ transcribe does. ``limits.max_seconds`` caps the audio length (2 hours)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
 from aptmagic.inference import tiny_whisper  # noqa: F401  (registers the tiny-whisper builder)
-from aptmagic.inference.base import (
-    BackendEnv,
-    InferenceError,
-    InferenceResult,
-    ModelLoadError,
-    RunContext,
-    TransientInferenceError,
-)
-from aptmagic.inference.device import module_bytes, resolve_device, resolve_dtype
-from aptmagic.inference.tiny import resolve_source
+from aptmagic.inference.base import BackendEnv, InferenceError, InferenceResult, ModelLoadError, RunContext
 from aptmagic.inference.media_audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, decode_audio
 from aptmagic.inference.registry import register_backend
 from aptmagic.inference.spec import ModelSpec
+from aptmagic.inference.torch_base import TorchBackend
 
 WINDOW_SECONDS = 30.0
 TIME_PRECISION = 0.02
@@ -120,14 +112,37 @@ def _text_tokens(tokens: list[int], timestamp_begin: int) -> list[int]:
     return [token for token in tokens if token < timestamp_begin]
 
 
-class TransformersWhisper:
+@dataclass
+class _Transcript:
+    """The text and segments so far; each segment is sent as a ``segment`` event when made."""
+
+    ctx: RunContext
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    last_end: float = 0.0
+
+    def add(self, raw: str, start: float, end: float) -> None:
+        """Add a decoded piece timed in seconds from the start of the file (text without words is skipped)."""
+        text = " ".join(raw.split())
+        if not text:
+            return
+        self.texts.append(raw)
+        start = max(self.last_end, round(start, 3))
+        self.last_end = end = max(start, round(end, 3))
+        segment = {"start": start, "end": end, "text": text}
+        self.segments.append(segment)
+        self.ctx.emit("segment", dict(segment))
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(self.texts).split())
+
+
+class TransformersWhisper(TorchBackend):
     def __init__(self, spec: ModelSpec, env: BackendEnv) -> None:
-        self.spec = spec
-        self.env = env
+        super().__init__(spec, env)
         self.model: Any = None
         self.processor: Any = None
-        self.device = "cpu"
-        self.dtype: Any = None
         # Off by default for the random-weight built-ins: their gibberish trips every threshold,
         # and each window would be decoded six times.
         self._fallback = bool(spec.options.get("temperature_fallback", not spec.is_builtin))
@@ -136,34 +151,19 @@ class TransformersWhisper:
     def setup(self) -> None:
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
-        self.device = resolve_device(self.spec.device)
-        self.dtype = resolve_dtype(self.spec, self.device)
-        source = resolve_source(self.spec, self.env)
-        try:
-            processor = WhisperProcessor.from_pretrained(source, revision=self.spec.revision)
-            model = WhisperForConditionalGeneration.from_pretrained(
-                source, use_safetensors=True, dtype=self.dtype, revision=self.spec.revision
-            )
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"model {self.spec.id!r} could not be loaded from {source!r}: {exc}") from exc
-        generation = model.generation_config
-        if getattr(generation, "no_timestamps_token_id", None) is None:
+        source = self.prepare()
+        processor = self.pretrained(WhisperProcessor.from_pretrained, source)
+        model = self.weights(WhisperForConditionalGeneration.from_pretrained, source)
+        if getattr(model.generation_config, "no_timestamps_token_id", None) is None:
             raise ModelLoadError(f"model {self.spec.id!r} has no Whisper generation config (no_timestamps_token_id)")
         self.processor = processor
-        self.model = model.to(self.device).eval()
+        self.model = self.place(model).eval()
 
-    def unload(self) -> None:
+    def release(self) -> None:
         self.model = self.processor = None
-        self._free_cache()
 
-    def memory_bytes(self) -> int:
-        return module_bytes(self.model)
-
-    def _free_cache(self) -> None:
-        import torch
-
-        if self.device == "cuda":
-            torch.cuda.empty_cache()
+    def modules(self) -> tuple[Any, ...]:
+        return (self.model,)
 
     # running
     def run(self, params: BaseModel, ctx: RunContext) -> InferenceResult:
@@ -179,12 +179,8 @@ class TransformersWhisper:
         audio = decode_audio(source.data, SAMPLE_RATE, max_seconds)
         if self._fallback:
             torch.manual_seed(ctx.seed)  # sampling happens only when a window falls back to a higher temperature
-        try:
-            with torch.inference_mode():
-                return self._transcribe(audio, language, bool(p.timestamps), ctx)
-        except torch.OutOfMemoryError as exc:
-            self._free_cache()
-            raise TransientInferenceError(f"out of memory on {self.device}: {exc}") from exc
+        with self.oom_is_transient(), torch.inference_mode():
+            return self._transcribe(audio, language, bool(p.timestamps), ctx)
 
     def _check_language(self, language: str | None) -> str | None:
         generation = self.model.generation_config
@@ -205,45 +201,39 @@ class TransformersWhisper:
         self, audio: np.ndarray, language: str | None, timestamps: bool, ctx: RunContext
     ) -> InferenceResult:
         window = int(WINDOW_SECONDS * SAMPLE_RATE)
-        total_samples = len(audio)
-        timestamp_begin = int(self.model.generation_config.no_timestamps_token_id) + 1
+        transcript = _Transcript(ctx)
         seek = index = 0
-        segments: list[dict[str, Any]] = []
-        texts: list[str] = []
-        last_end = 0.0
-        while seek < total_samples:
-            ctx.step(index, index + math.ceil((total_samples - seek) / window))
+        while seek < len(audio):
+            ctx.step(index, index + math.ceil((len(audio) - seek) / window))
             chunk = audio[seek : seek + window]
             features = self._features(chunk)
             if language is None:
                 language = self._detect_language(features)
-            tokens = self._generate(features, language, timestamps)
-            offset = seek / SAMPLE_RATE
-            chunk_seconds = len(chunk) / SAMPLE_RATE
-            if timestamps:
-                pieces, covered = split_window(tokens, timestamp_begin, chunk_seconds)
-            else:
-                pieces, covered = [Piece(0.0, chunk_seconds, _text_tokens(tokens, timestamp_begin))], chunk_seconds
-            for piece in pieces:
-                raw = self.processor.tokenizer.decode(piece.tokens, skip_special_tokens=True)
-                text = " ".join(raw.split())
-                if not text:
-                    continue
-                texts.append(raw)
-                start = max(last_end, round(offset + piece.start, 3))
-                end = max(start, round(offset + piece.end, 3))
-                last_end = end
-                segment = {"start": start, "end": end, "text": text}
-                segments.append(segment)
-                ctx.emit("segment", dict(segment))
+            offset, seconds = seek / SAMPLE_RATE, len(chunk) / SAMPLE_RATE
+            covered = self._window(features, language, timestamps, offset, seconds, transcript)
             seek += max(1, min(len(chunk), round(covered * SAMPLE_RATE)))
             index += 1
         ctx.step(index, index)
-        data: dict[str, Any] = {"language": language, "duration": round(total_samples / SAMPLE_RATE, 3)}
+        data: dict[str, Any] = {"language": language, "duration": round(len(audio) / SAMPLE_RATE, 3)}
         if timestamps:
-            data["segments"] = segments
+            data["segments"] = transcript.segments
         data["windows"] = index
-        return InferenceResult(text=" ".join("".join(texts).split()), data=data)
+        return InferenceResult(text=transcript.text, data=data)
+
+    def _window(
+        self, features: Any, language: str, timestamps: bool, offset: float, seconds: float, transcript: _Transcript
+    ) -> float:
+        """Transcribe one window of ``seconds`` starting at ``offset``; returns the seconds it covered."""
+        tokens = self._generate(features, language, timestamps)
+        timestamp_begin = int(self.model.generation_config.no_timestamps_token_id) + 1
+        if timestamps:
+            pieces, covered = split_window(tokens, timestamp_begin, seconds)
+        else:
+            pieces, covered = [Piece(0.0, seconds, _text_tokens(tokens, timestamp_begin))], seconds
+        for piece in pieces:
+            raw = self.processor.tokenizer.decode(piece.tokens, skip_special_tokens=True)
+            transcript.add(raw, offset + piece.start, offset + piece.end)
+        return covered
 
     def _features(self, chunk: np.ndarray) -> Any:
         extractor = self.processor.feature_extractor
@@ -255,7 +245,7 @@ class TransformersWhisper:
         token_id = int(self.model.detect_language(input_features=features)[0])
         for token, lang_id in (getattr(generation, "lang_to_id", None) or {}).items():
             if lang_id == token_id:
-                return token.strip("<|>")
+                return str(token).strip("<|>")
         raise InferenceError(f"model {self.spec.id!r} detected a language it has no name for (token {token_id})")
 
     def _generate(self, features: Any, language: str, timestamps: bool) -> list[int]:
