@@ -17,15 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenacity import retry, stop_after_attempt, wait_exponential
 
 from aptmagic.alerts.base import Alert, AlertChannel
-from aptmagic.alerts.repository import (
-    AlertRepository,
-    JobStatsRepository,
-    RequestCountRepository,
-)
+from aptmagic.alerts.repository import AlertRepository
 from aptmagic.config import Settings
 from aptmagic.db.base import utcnow
 from aptmagic.jobs.models import JobStatus
+from aptmagic.jobs.repository import JobRepository
 from aptmagic.observability.metrics import Metrics
+from aptmagic.observability.repository import RequestCountRepository
 
 log = logging.getLogger(__name__)
 SEND_ATTEMPTS = 3
@@ -62,9 +60,9 @@ class AlertService:
         now = self.clock()
         with self.session_factory() as session:
             today = RequestCountRepository(session).day_total(now.date())
-            stats = JobStatsRepository(session)
-            finished = stats.finished_since(now - timedelta(seconds=self.settings.alert_job_failure_window_seconds))
-            queued = stats.count_with_status(JobStatus.queued)
+            jobs = JobRepository(session)
+            finished = jobs.finished_since(now - timedelta(seconds=self.settings.alert_job_failure_window_seconds))
+            queued = jobs.active().queued
         if today > self.settings.alert_daily_requests:
             self.raise_alert(daily_requests_alert(now.date(), today, self.settings.alert_daily_requests))
         failed, total = finished.get(JobStatus.failed, 0), sum(finished.values())
@@ -102,13 +100,13 @@ class AlertService:
                     self._futures.append(self._executor.submit(self._send, channel, alert, alert_id))
 
     def _send(self, channel: AlertChannel, alert: Alert, alert_id: int) -> None:
-        send = retry(stop=stop_after_attempt(SEND_ATTEMPTS), wait=wait_exponential(multiplier=0.5, max=10), reraise=True)(
-            channel.send
-        )
+        send = retry(
+            stop=stop_after_attempt(SEND_ATTEMPTS), wait=wait_exponential(multiplier=0.5, max=10), reraise=True
+        )(channel.send)
         status, error = "sent", None
         try:
             send(alert)
-        except Exception as exc:  # noqa: BLE001 (any failure is recorded on the alert row)
+        except Exception as exc:  # any failure is recorded on the alert row
             status, error = "failed", f"{type(exc).__name__}: {exc}"[:1000]
             log.error("alert not sent", extra={"kind": alert.kind, "channel": channel.name, "error": error})
         self.metrics.alerts.labels(alert.kind, channel.name, status).inc()

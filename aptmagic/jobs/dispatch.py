@@ -21,7 +21,8 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.db.base import utcnow
-from aptmagic.jobs import idempotency, lease
+from aptmagic.jobs import lease
+from aptmagic.jobs.repository import IdempotencyRepository, LeaseRepository
 from aptmagic.queue.base import JobQueue
 
 log = logging.getLogger(__name__)
@@ -65,15 +66,16 @@ class DispatchSweeper:
         cutoff = now - timedelta(seconds=self.redispatch_after)
         to_send: list[tuple[str, str]] = []
         with self.session_factory.begin() as session:
-            for job_id, queue_name in lease.expired_running(session, now, BATCH):
-                if lease.requeue_expired(session, job_id, now):
+            leases = LeaseRepository(session)
+            for job_id, queue_name in leases.expired_running(now, BATCH):
+                if leases.requeue_expired(job_id, now):
                     to_send.append((job_id, queue_name))
                 else:
                     lease.dead_letter(session, job_id, now)
-            for job_id, queue_name in lease.stale_queued(session, cutoff, now, BATCH):
-                if lease.mark_redispatched(session, job_id, cutoff, now):
+            for job_id, queue_name in leases.stale_queued(cutoff, now, BATCH):
+                if leases.mark_redispatched(job_id, cutoff, now):
                     to_send.append((job_id, queue_name))
-            idempotency.purge_expired(session, now)
+            IdempotencyRepository(session).purge_expired(now)
         for job_id, queue_name in to_send:
             self.queue.enqueue(job_id, queue_name)
         if to_send:

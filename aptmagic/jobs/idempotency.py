@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String, delete
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
+from aptmagic.db.base import utcnow
+from aptmagic.jobs.models import IdempotencyKey
+from aptmagic.jobs.repository import IdempotencyRepository
 from aptmagic.kit.errors import AppError, Conflict, InvalidRequest
-from aptmagic.db.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from aptmagic.auth.principal import Principal
@@ -32,19 +33,6 @@ if TYPE_CHECKING:
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 ANONYMOUS_OWNER = "-"  # authentication off: every caller is one owner
-
-
-class IdempotencyKey(Base):
-    __tablename__ = "idempotency_keys"
-
-    owner: Mapped[str] = mapped_column(String(32), primary_key=True, doc="User id, or '-' with authentication off.")
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
 
 
 class IdempotencyMismatch(AppError):
@@ -82,7 +70,7 @@ def make_request(owner_id: str | None, key: str, body: dict[str, Any]) -> Idempo
 def find_job_id(session: Session, request: IdempotentRequest, now: datetime | None = None) -> str | None:
     """The job an earlier request with this key made, if the key is still remembered.
     The same key with another body is refused (422): a key names one request."""
-    row = session.get(IdempotencyKey, (request.owner, request.key), populate_existing=True)
+    row = IdempotencyRepository(session).find(request.owner, request.key)
     if row is None or row.expires_at <= (now or utcnow()):
         return None
     if row.request_hash != request.request_hash:
@@ -98,28 +86,15 @@ def remember(session: Session, request: IdempotentRequest, job_id: str, ttl_seco
     """Store the key with the job in the current transaction; flushes, so a concurrent
     duplicate fails here (IntegrityError) rather than at commit."""
     now = utcnow()
-    session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.owner == request.owner, IdempotencyKey.key == request.key, IdempotencyKey.expires_at <= now
-        )
+    row = IdempotencyKey(
+        owner=request.owner,
+        key=request.key,
+        request_hash=request.request_hash,
+        job_id=job_id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_seconds),
     )
-    session.add(
-        IdempotencyKey(
-            owner=request.owner,
-            key=request.key,
-            request_hash=request.request_hash,
-            job_id=job_id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl_seconds),
-        )
-    )
-    session.flush()
-
-
-def purge_expired(session: Session, now: datetime | None = None) -> int:
-    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= (now or utcnow())))
-    return int(result.rowcount or 0)
-
+    IdempotencyRepository(session).save(row, now)
 
 
 def submit_once(

@@ -74,6 +74,21 @@ class Job(IdMixin, TimestampMixin, Base):
     )
 
 
+class IdempotencyKey(Base):
+    """A submit's Idempotency-Key, with a hash of its body and the job it made (see jobs.idempotency)."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(32), primary_key=True, doc="User id, or '-' with authentication off.")
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
+
+
 class JobOutput(Base):
     """Links a job to the assets it produced; a cache hit links to existing assets."""
 

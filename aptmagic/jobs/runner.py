@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import null, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.assets.service import AssetService
-from aptmagic.kit.errors import NotFound
 from aptmagic.db.base import utcnow
 from aptmagic.inference.base import (
     InferenceError,
@@ -35,14 +33,15 @@ from aptmagic.inference.base import (
     RunContext,
 )
 from aptmagic.inference.cache import ModelCache
+from aptmagic.inference.params import params_model
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.jobs import lease
+from aptmagic.jobs.models import JobStatus
+from aptmagic.jobs.repository import JobRepository, LeaseRepository
+from aptmagic.kit.errors import NotFound
+from aptmagic.queue.base import JobQueue
 from aptmagic.shared_state.cancels import CancelSignals
 from aptmagic.shared_state.events import JobEvent, JobEventBus
-from aptmagic.jobs.models import Job, JobOutput, JobStatus
-from aptmagic.jobs.repository import JobRepository
-from aptmagic.inference.params import params_model
-from aptmagic.queue.base import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +144,7 @@ class RetryPolicy:
     max_seconds: float
 
     def delay(self, attempts: int) -> float:
-        return min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
+        return min(self.max_seconds, self.base_seconds * float(2 ** max(0, attempts - 1)))
 
 
 class JobRunner:
@@ -223,13 +222,7 @@ class JobRunner:
 
     @staticmethod
     def _claimed(session: Session, job_id: str, token: str) -> ClaimedJob:
-        # The columns only, not the ORM row with its outputs: one light query.
-        job = session.execute(
-            select(
-                Job.task, Job.model_id, Job.model_version, Job.params, Job.seed,
-                Job.attempts, Job.max_attempts, Job.queue_name, Job.progress_total, Job.owner_id,
-            ).where(Job.id == job_id)
-        ).one()  # fmt: skip
+        job = JobRepository(session).snapshot(job_id)
         return ClaimedJob(
             id=job_id,
             task=job.task,
@@ -312,22 +305,11 @@ class JobRunner:
         text_result = ({"text": result.text} if result.text is not None else {}) | result.data or None
         with self.session_factory.begin() as session:
             # One conditional UPDATE, then inserts; the job row is not loaded.
-            held = lease.finish(
-                session,
-                job.id,
-                job.token,
-                status=JobStatus.succeeded,
-                progress_step=Job.progress_total,
-                finished_at=utcnow(),
-                inference_ms=round(inference_ms, 3),
-                result=null() if text_result is None else text_result,
-                error_code=None,
-                error_message=None,
+            held = LeaseRepository(session).succeed(
+                job.id, job.token, now=utcnow(), inference_ms=round(inference_ms, 3), result=text_result
             )
             if held:
-                session.add_all(assets)
-                session.flush()
-                session.add_all(JobOutput(job_id=job.id, position=i, asset_id=a.id) for i, a in enumerate(assets))
+                JobRepository(session).add_outputs(job.id, assets)
         if not held:  # another worker took the job over: its result is the one
             self._discard(job, assets)
             return
@@ -343,8 +325,8 @@ class JobRunner:
 
     def _end(self, job: ClaimedJob, status: JobStatus, code: str | None = None, message: str | None = None) -> None:
         with self.session_factory.begin() as session:
-            held = lease.finish(
-                session, job.id, job.token, status=status, finished_at=utcnow(), error_code=code, error_message=message
+            held = LeaseRepository(session).finish(
+                job.id, job.token, status=status, finished_at=utcnow(), error_code=code, error_message=message
             )
         if held:
             self.events.publish(JobEvent("done", job.id, {"status": str(status)}))
@@ -354,7 +336,7 @@ class JobRunner:
             log.warning("job abandoned: its lease was lost", extra={"job_id": job.id})
             return
         with self.session_factory.begin() as session:
-            released = lease.release(session, job.id, job.token, utcnow())
+            released = LeaseRepository(session).release(job.id, job.token, utcnow())
         if released:
             log.info("job released at shutdown", extra={"job_id": job.id})
             self.events.publish(JobEvent("status", job.id, {"status": "queued", "attempts": job.attempts - 1}))
@@ -369,8 +351,7 @@ class JobRunner:
         delay = self.retry.delay(job.attempts)
         now = utcnow()
         with self.session_factory.begin() as session:
-            requeued = lease.finish(
-                session,
+            requeued = LeaseRepository(session).finish(
                 job.id,
                 job.token,
                 unless_canceled=True,
@@ -386,4 +367,3 @@ class JobRunner:
             return
         self.events.publish(JobEvent("retry", job.id, {"attempts": job.attempts, "delay": delay, "error": message}))
         self.queue.enqueue(job.id, job.queue_name, delay=delay)
-

@@ -8,31 +8,37 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aptmagic.assets.service import AssetService
 from aptmagic.auth.principal import Principal
-from aptmagic.kit.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from aptmagic.db.base import utcnow
 from aptmagic.db.session import after_commit
+from aptmagic.inference.params import LimitViolation, SourceParams, TaskParams
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.inference.spec import ModelSpec
-from aptmagic.shared_state.results import MemoryResultCache, ResultCache, cache_key, owner_scope
-from aptmagic.shared_state.cancels import CancelSignals
-from aptmagic.shared_state.events import JobEvent, JobEventBus
 from aptmagic.jobs.models import Job, JobOutput, JobStatus
-from aptmagic.inference.params import SourceParams
 from aptmagic.jobs.repository import JobFilters, JobRepository
-from aptmagic.inference.params import LimitViolation, TaskParams
 from aptmagic.jobs.tasks import JobCreateBase
 from aptmagic.kit.blocklist import Blocklist, check_job_params
+from aptmagic.kit.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from aptmagic.queue.base import JobQueue
 from aptmagic.queue.routing import queue_for
-from aptmagic.quotas.service import QuotaService
+from aptmagic.shared_state.cancels import CancelSignals
+from aptmagic.shared_state.events import JobEvent, JobEventBus
+from aptmagic.shared_state.results import MemoryResultCache, ResultCache, cache_key, owner_scope
 
 log = logging.getLogger(__name__)
+
+
+class Admission(Protocol):
+    """Decides whether a job may be submitted (the plans' quotas); raises to refuse it."""
+
+    def admit(self, session: Session, viewer: Principal | None, params: TaskParams, *, cached: bool) -> None:
+        """Runs in the submit transaction, before the job row is added."""
 
 
 class JobService:
@@ -45,7 +51,7 @@ class JobService:
         events: JobEventBus,
         cancels: CancelSignals,
         max_attempts: int,
-        quotas: QuotaService | None = None,
+        quotas: Admission | None = None,
         blocklist: Blocklist | None = None,
         results: ResultCache | None = None,
     ) -> None:
@@ -206,7 +212,9 @@ class JobService:
         try:
             session.flush()
         except IntegrityError:  # another table (a shared post) still points at an output
-            raise Conflict(f"an output of job {job_id!r} is still in use (shared in a post?); remove that first") from None
+            raise Conflict(
+                f"an output of job {job_id!r} is still in use (shared in a post?); remove that first"
+            ) from None
         keys = [asset.storage_key for asset in own]
         after_commit(session, lambda: self._delete_blobs(keys))
 
@@ -228,9 +236,7 @@ class JobService:
             else:
                 job.status, job.claimed_by = JobStatus.queued, None
         session.flush()
-        return [
-            (job.id, job.queue_name, _delay(job.run_after, now)) for job in repo.with_status(JobStatus.queued)
-        ]
+        return [(job.id, job.queue_name, _delay(job.run_after, now)) for job in repo.with_status(JobStatus.queued)]
 
 
 def _delay(run_after: datetime | None, now: datetime) -> float:
@@ -252,4 +258,3 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return when.astimezone(UTC), job_id
     except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidRequest.field(["query", "cursor"], "malformed cursor; pass next_cursor as given") from None
-

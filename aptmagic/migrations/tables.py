@@ -4,7 +4,7 @@ from aptmagic.alerts.models import AlertSent
 from aptmagic.assets.models import Asset
 from aptmagic.auth.models import ApiKey, AuditEvent, User, WebSession
 from aptmagic.db.base import Base
-from aptmagic.jobs.idempotency import IdempotencyKey
+from aptmagic.jobs.models import IdempotencyKey
 from aptmagic.jobs.models import Job, JobOutput
 from aptmagic.moderation.models import Report
 from aptmagic.observability.models import ApiRequestCount, JobTrace

@@ -21,7 +21,7 @@ def nice_max(value: float) -> float:
     if value <= 0:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+    return float(next(step * power for step in (1, 2, 5, 10) if step * power >= value))
 
 
 def _fmt(value: float) -> str:
@@ -62,7 +62,7 @@ def stacked_bars(title_id: str, title: str, labels: Sequence[str], series: dict[
     plot_h, slot = HEIGHT - TOP - BOTTOM, (WIDTH - LEFT - RIGHT) / max(1, len(labels))
     body = []
     for i, label in enumerate(labels):
-        base = HEIGHT - BOTTOM
+        base: float = HEIGHT - BOTTOM
         for name, values in series.items():
             if not values[i]:
                 continue

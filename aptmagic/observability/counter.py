@@ -16,8 +16,8 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from aptmagic.alerts.repository import RequestCountRepository
 from aptmagic.db.base import utcnow
+from aptmagic.observability.repository import RequestCountRepository
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

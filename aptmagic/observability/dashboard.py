@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from aptmagic.alerts.repository import RequestCountRepository
+from aptmagic.observability.repository import RequestCountRepository
 from aptmagic.jobs.models import JobStatus
 from aptmagic.observability.repository import DashboardRepository
 

@@ -5,23 +5,22 @@ admin-only ``/metrics`` route."""
 
 from __future__ import annotations
 
+import inspect
 import time
-from typing import TYPE_CHECKING
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from starlette.datastructures import MutableHeaders
 
+from aptmagic.api.deps import provided_of
+from aptmagic.api.security import ASGIApp, Message, Receive, Scope, Send, header_value
 from aptmagic.auth.deps import PrincipalDep
 from aptmagic.auth.errors import Forbidden
 from aptmagic.kit.errors import AppError
-from aptmagic.api.security import ASGIApp, Message, Receive, Scope, Send, _header
 from aptmagic.observability.context import REQUEST_ID_HEADER, accept_request_id, bind
+from aptmagic.observability.counter import RequestCounter
 from aptmagic.observability.metrics import CONTENT_TYPE, Metrics
-
-if TYPE_CHECKING:
-    from aptmagic.alerts.counter import RequestCounter
 
 # The daily-requests alert counts the native API and the two compatible dialects alike.
 API_PREFIXES = ("/api/", "/v1/", "/sdapi/")
@@ -53,7 +52,7 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = accept_request_id(_header(scope, REQUEST_ID_HEADER.lower().encode()))
+        request_id = accept_request_id(header_value(scope, REQUEST_ID_HEADER.lower().encode()))
         await self._count_api_request(scope)
         status = 500
         started = time.perf_counter()
@@ -83,9 +82,9 @@ class ObservabilityMiddleware:
     @staticmethod
     async def _count_api_request(scope: Scope) -> None:
         """Counted as it arrives, answered or refused, for the daily-requests alert."""
-        services = getattr(scope["app"].state, "services", None)
-        if services is not None and scope.get("path", "").startswith(API_PREFIXES):
-            counter: RequestCounter = services.observability.requests
+        provided = provided_of(scope["app"].state)
+        if provided is not None and scope.get("path", "").startswith(API_PREFIXES):
+            counter = provided.get(RequestCounter)
             if counter.add(1):
                 await anyio.to_thread.run_sync(counter.flush_quietly)
 
@@ -97,8 +96,8 @@ def count_upload_refusals(app: FastAPI, metrics: Metrics) -> None:
     async def handler(request: Request, exc: Exception) -> Response:
         if isinstance(exc, AppError) and request.url.path.startswith(UPLOADS_PREFIX):
             metrics.uploads_refused.labels(exc.code).inc()
-        response: Response = await original(request, exc)
-        return response
+        response = original(request, exc)
+        return await response if inspect.isawaitable(response) else response
 
     app.exception_handlers[AppError] = handler
 
@@ -109,20 +108,18 @@ def require_metrics_reader(principal: PrincipalDep) -> None:
         raise Forbidden("metrics are for admins (a session, or an API key with the admin scope)")
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(tags=["observability"], include_in_schema=False)
+router = APIRouter(tags=["observability"], include_in_schema=False)
 
-    @router.get("/metrics", dependencies=[Depends(require_metrics_reader)])
-    def metrics(request: Request) -> Response:
-        """Prometheus text format."""
-        registry: Metrics = request.app.state.metrics
-        return Response(registry.render(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
-    return router
+@router.get("/metrics", dependencies=[Depends(require_metrics_reader)])
+def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    registry: Metrics = request.app.state.metrics
+    return Response(registry.render(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 def install(app: FastAPI, metrics: Metrics) -> None:
     app.state.metrics = metrics
     app.add_middleware(ObservabilityMiddleware)
     count_upload_refusals(app, metrics)
-    app.include_router(build_router())
+    app.include_router(router)

@@ -11,22 +11,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from aptmagic.shared_state.events import JobEvent
 from aptmagic.jobs.models import Job, JobStatus
+from aptmagic.jobs.repository import JobRepository
 from aptmagic.observability.context import bind, current_request_id
 from aptmagic.observability.metrics import Metrics
-from aptmagic.observability.models import JobTrace
-from aptmagic.webhooks.service import WebhookService
+from aptmagic.observability.repository import TraceRepository
+from aptmagic.shared_state.events import JobEvent
 
 log = logging.getLogger(__name__)
 
 
+class JobWebhooks(Protocol):
+    """The job webhook sender, as the observer drives it."""
+
+    def attach(self, session: Session, job: Job, url: str) -> None:
+        """Keep the job's callback URL (in the submit transaction); raises to refuse it."""
+
+    def wake(self) -> None:
+        """A job has ended: deliver what is due now."""
+
+
 class JobObserver:
-    def __init__(self, session_factory: sessionmaker[Session], metrics: Metrics, webhooks: WebhookService) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], metrics: Metrics, webhooks: JobWebhooks) -> None:
         self.session_factory = session_factory
         self.metrics = metrics
         self.webhooks = webhooks
@@ -36,7 +46,7 @@ class JobObserver:
             self.webhooks.attach(session, job, webhook_url)
         request_id = current_request_id()
         if request_id is not None:
-            session.add(JobTrace(job_id=job.id, request_id=request_id))
+            TraceRepository(session).add(job.id, request_id)
         self.metrics.jobs_submitted.labels(job.task, job.model_id).inc()
         if job.cache_hit:
             self.metrics.cache_hits.labels(job.task, job.model_id).inc()
@@ -53,10 +63,7 @@ class JobObserver:
 
     def _record_end(self, job_id: str) -> None:
         with self.session_factory() as session:
-            row = session.execute(
-                select(Job.task, Job.model_id, Job.status, Job.created_at, Job.started_at, Job.finished_at)
-                .where(Job.id == job_id)
-            ).first()  # fmt: skip
+            row = JobRepository(session).timing(job_id)
         if row is None or not JobStatus(row.status).is_terminal:
             return
         self.metrics.jobs_finished.labels(row.task, row.model_id, row.status).inc()
@@ -79,7 +86,7 @@ class JobObserver:
     def _request_id(self, job_id: str) -> str | None:
         try:
             with self.session_factory() as session:
-                return session.scalar(select(JobTrace.request_id).where(JobTrace.job_id == job_id))
+                return TraceRepository(session).request_id(job_id)
         except Exception:
             log.exception("could not read the job's request id", extra={"job_id": job_id})
             return None

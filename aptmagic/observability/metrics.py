@@ -106,7 +106,7 @@ class Metrics:
         if multiprocess_dir() is None:
             return self.registry
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         for collector in self._collectors:
             registry.register(collector)
         return registry

@@ -22,19 +22,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from aptmagic.auth.models import User
 from aptmagic.auth.principal import Principal
 from aptmagic.auth.service import AuthService
 from aptmagic.config import Settings
-from aptmagic.kit.errors import AppError, InvalidRequest, NotFound
 from aptmagic.db.base import utcnow
-from aptmagic.jobs.models import Job, JobStatus
+from aptmagic.jobs.repository import JobRepository
+from aptmagic.kit.errors import AppError, InvalidRequest, NotFound
 from aptmagic.kit.plans import PARAM_CAPS, Plan
+from aptmagic.quotas.repository import QuotaRepository
 
-ACTIVE_STATUSES = (JobStatus.queued.value, JobStatus.running.value)
 CONCURRENT_RETRY_AFTER_SECONDS = 5
 
 
@@ -50,11 +49,6 @@ class Usage:
     used_today: int
     running_now: int
     resets_at: datetime
-
-
-def lock_user_statement(user_id: str) -> Select[tuple[User]]:
-    """The user's row, locked until the transaction ends (FOR UPDATE; SQLite leaves the clause out)."""
-    return select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
 
 
 def day_start(now: datetime) -> datetime:
@@ -81,14 +75,15 @@ class QuotaService:
         """Refuse the job if it breaks the plan's caps (422) or limits (429). Call before adding the job."""
         if viewer is None or viewer.user_id is None:
             return  # authentication is off: there is no account to hold to a plan
-        user = session.scalars(lock_user_statement(viewer.user_id)).first()
+        user = QuotaRepository(session).lock_user(viewer.user_id)
         if user is None:
             return
         name, plan = self.resolve(user.plan)
         self.check_caps(name, plan, params)
         now = utcnow()
+        jobs = JobRepository(session)
         if plan.daily_jobs is not None:
-            used = self._count(session, user.id, Job.created_at >= day_start(now))
+            used = jobs.created_since(user.id, day_start(now))
             if used >= plan.daily_jobs:
                 wait = seconds_to_midnight(now)
                 raise QuotaExceeded(
@@ -99,7 +94,7 @@ class QuotaService:
                     headers={"Retry-After": str(wait)},
                 )  # fmt: skip
         if plan.concurrent_jobs is not None and not cached:
-            running = self._count(session, user.id, Job.status.in_(ACTIVE_STATUSES))
+            running = jobs.active(user.id).total
             if running >= plan.concurrent_jobs:
                 wait = CONCURRENT_RETRY_AFTER_SECONDS
                 raise QuotaExceeded(
@@ -117,13 +112,10 @@ class QuotaService:
             value = getattr(params, field, None)
             if cap is not None and isinstance(value, int) and value > cap:
                 raise InvalidRequest.field(
-                    ["body", "params", field], f"{field} is at most {cap} on the {name!r} plan ({cap_name})", "plan_limit"
+                    ["body", "params", field],
+                    f"{field} is at most {cap} on the {name!r} plan ({cap_name})",
+                    "plan_limit",
                 )
-
-    @staticmethod
-    def _count(session: Session, user_id: str, condition: Any) -> int:
-        query = select(func.count()).select_from(Job).where(Job.owner_id == user_id, condition)
-        return int(session.scalar(query) or 0)
 
     # usage and administration
 
@@ -132,23 +124,23 @@ class QuotaService:
         resets_at = day_start(now) + timedelta(days=1)
         if viewer.user_id is None:
             name, plan = None, Plan(description="Authentication is off: no limits.")
-            owner = Job.owner_id.is_(None)
         else:
-            user = session.get(User, viewer.user_id)
+            user = QuotaRepository(session).user(viewer.user_id)
             name, plan = self.resolve(user.plan if user else None)
-            owner = Job.owner_id == viewer.user_id
-        used = session.scalar(select(func.count()).select_from(Job).where(owner, Job.created_at >= day_start(now)))
-        running = session.scalar(select(func.count()).select_from(Job).where(owner, Job.status.in_(ACTIVE_STATUSES)))
-        return Usage(name, plan, int(used or 0), int(running or 0), resets_at)
+        jobs = JobRepository(session)
+        used = jobs.created_since(viewer.user_id, day_start(now))
+        return Usage(name, plan, used, jobs.active(viewer.user_id).total, resets_at)
 
     def check_plan_name(self, plan: str | None, loc: list[str | int]) -> None:
         if plan is not None and plan not in self.plans:
             raise InvalidRequest.field(loc, f"unknown plan {plan!r}; plans: {sorted(self.plans)}", "unknown_plan")
 
-    def set_plan(self, session: Session, admin: Principal, user_id: str, plan: str | None, *, ip: str | None = None) -> User:
+    def set_plan(
+        self, session: Session, admin: Principal, user_id: str, plan: str | None, *, ip: str | None = None
+    ) -> User:
         """``plan`` None puts the user back on the default plan."""
         self.check_plan_name(plan, ["body", "plan"])
-        user = session.get(User, user_id) if len(user_id) <= 64 else None
+        user = QuotaRepository(session).user(user_id) if len(user_id) <= 64 else None
         if user is None:
             raise NotFound(f"user {user_id!r} not found")
         if user.plan != plan:

@@ -20,18 +20,19 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from aptmagic.config import Settings
-from aptmagic.kit.errors import InvalidRequest
 from aptmagic.db.base import utcnow
 from aptmagic.db.session import after_commit
 from aptmagic.jobs.models import Job, JobStatus
+from aptmagic.jobs.repository import JobRepository
 from aptmagic.jobs.runner import RetryPolicy
 from aptmagic.jobs.schemas import JobRead
+from aptmagic.kit.errors import InvalidRequest
+from aptmagic.kit.ssrf import UrlRefused, check_url
 from aptmagic.observability.metrics import Metrics
 from aptmagic.webhooks.client import GuardedPoster, PostResult
 from aptmagic.webhooks.models import JobWebhook, WebhookDelivery
 from aptmagic.webhooks.repository import WebhookRepository
 from aptmagic.webhooks.signing import signed_headers
-from aptmagic.kit.ssrf import UrlRefused, check_url
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -123,7 +124,7 @@ class WebhookService:
             if hook is None:
                 return False
             url, attempt = hook.url, hook.attempts
-            job = session.get(Job, job_id)
+            job = JobRepository(session).get(job_id)
             assert job is not None  # the FK cascades: a hook never outlives its job
             event = f"job.{job.status}"
             body = json.dumps({"type": event, "data": JobRead.of(job).model_dump(mode="json")}).encode()

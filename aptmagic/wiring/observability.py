@@ -7,24 +7,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import start_http_server
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from aptmagic.alerts.counter import RequestCounter
-from aptmagic.wiring.alerts import build_channels
-from aptmagic.alerts.repository import RequestCountRepository
 from aptmagic.alerts.service import AlertChecker, AlertService
 from aptmagic.config import Settings
 from aptmagic.db.base import utcnow
 from aptmagic.inference.cache import ModelCache
-from aptmagic.shared_state.events import JobEventBus
-from aptmagic.jobs.models import Job, JobStatus
+from aptmagic.jobs.repository import JobRepository
+from aptmagic.kit.ssrf import Allowlist
+from aptmagic.observability.counter import RequestCounter
 from aptmagic.observability.jobs import JobObserver, model_cache_hooks
 from aptmagic.observability.metrics import DatabaseCollector, Metrics
+from aptmagic.observability.repository import RequestCountRepository
 from aptmagic.queue.base import JobQueue
+from aptmagic.shared_state.events import JobEventBus
 from aptmagic.webhooks.client import GuardedPoster
 from aptmagic.webhooks.service import WebhookService, webhook_secret
-from aptmagic.kit.ssrf import Allowlist
+from aptmagic.wiring.alerts import build_channels
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +62,11 @@ class Observability:
 
 def _database_gauges(session_factory: sessionmaker[Session], queue: JobQueue) -> dict[str, float]:
     with session_factory() as session:
-        query = (
-            select(Job.status, func.count())
-            .where(Job.status.in_([JobStatus.queued, JobStatus.running]))
-            .group_by(Job.status)
-        )
-        counts = {status: count for status, count in session.execute(query)}
+        active = JobRepository(session).active()
         today = RequestCountRepository(session).day_total(utcnow().date())
     return {
-        "aptmagic_jobs_queued": counts.get(JobStatus.queued, 0),
-        "aptmagic_jobs_running": counts.get(JobStatus.running, 0),
+        "aptmagic_jobs_queued": active.queued,
+        "aptmagic_jobs_running": active.running,
         "aptmagic_queue_depth": queue.depth(),
         "aptmagic_api_requests_today": today,
     }

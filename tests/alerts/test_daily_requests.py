@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aptmagic.alerts.repository import AlertRepository, RequestCountRepository
+from aptmagic.alerts.repository import AlertRepository
 from aptmagic.alerts.service import AlertService
-from aptmagic.wiring.observability import Observability
+from aptmagic.observability.repository import RequestCountRepository
 from aptmagic.webhooks import verify
+from aptmagic.wiring.observability import Observability
 from tests.alerts.conftest import Mailbox, Sns
 from tests.conftest import LiveServer, start_server
 from tests.jobs.conftest import shared_settings

@@ -18,10 +18,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from aptmagic.alerts.counter import RequestCounter
-from aptmagic.alerts.repository import AlertRepository, RequestCountRepository
-from aptmagic.migrations import migrate
+from aptmagic.alerts.repository import AlertRepository
 from aptmagic.db.session import create_db_engine, create_session_factory
+from aptmagic.migrations import migrate
+from aptmagic.observability.counter import RequestCounter
+from aptmagic.observability.repository import RequestCountRepository
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from aptmagic.config import Settings
 from aptmagic.db.base import utcnow
 from aptmagic.db.session import create_db_engine, create_session_factory
 from aptmagic.jobs.models import Job
-from aptmagic.quotas.service import lock_user_statement
+from aptmagic.quotas.repository import lock_user_statement
 from tests.conftest import (
     TEST_PASSWORD,
     create_account,

@@ -14,8 +14,7 @@ from sqlalchemy import func, select, update
 
 from aptmagic.config import Settings
 from aptmagic.db.base import utcnow
-from aptmagic.jobs.idempotency import IdempotencyKey
-from aptmagic.jobs.models import Job
+from aptmagic.jobs.models import IdempotencyKey, Job
 from tests.conftest import LiveServer, create_account, start_server
 from tests.jobs.conftest import assert_error, assert_validation_error
 
