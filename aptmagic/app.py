@@ -12,33 +12,34 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from aptmagic import __version__
-from aptmagic.assets.endpoints import build_router as assets_router
-from aptmagic.audit.endpoints import build_router as audit_export_router
-from aptmagic.auth.endpoints import build_admin_router, build_auth_router
+from aptmagic.assets.endpoints import router as assets_router
+from aptmagic.audit.endpoints import router as audit_export_router
+from aptmagic.auth.endpoints import admin_router
+from aptmagic.auth.endpoints import router as auth_router
 from aptmagic.auth.middleware import AuthMiddleware
-from aptmagic.auth.pages import build_router as auth_pages_router
+from aptmagic.auth.pages import router as auth_pages_router
 from aptmagic.compat import install_compat
 from aptmagic.config import Settings
 from aptmagic.kit.errors import install_error_handlers
-from aptmagic.api.health import build_router as health_router
+from aptmagic.api.health import router as health_router
 from aptmagic.api.outages import OutageMiddleware
 from aptmagic.api.security import install_security
 from aptmagic.wiring.services import build_services
-from aptmagic.jobs.model_endpoints import build_router as models_router
-from aptmagic.jobs.endpoints import build_router as jobs_router
+from aptmagic.jobs.model_endpoints import router as models_router
+from aptmagic.jobs.endpoints import router as jobs_router
 from aptmagic.inference.params import task_names
-from aptmagic.moderation.endpoints import build_router as moderation_router
+from aptmagic.moderation.endpoints import router as moderation_router
 from aptmagic.observability import http as observability_http
 from aptmagic.observability.metrics import Metrics
-from aptmagic.observability.pages import build_router as admin_pages_router
-from aptmagic.jobs.queue_endpoints import build_router as queue_router
-from aptmagic.quotas.endpoints import build_router as usage_router
+from aptmagic.web.admin import router as admin_pages_router
+from aptmagic.jobs.queue_endpoints import router as queue_router
+from aptmagic.quotas.endpoints import router as usage_router
 from aptmagic.quotas.ratelimit import RateLimitMiddleware
-from aptmagic.social.endpoints import build_router as social_router
-from aptmagic.uploads.endpoints import build_router as uploads_router
+from aptmagic.social.endpoints import router as social_router
+from aptmagic.uploads.endpoints import router as uploads_router
 from aptmagic.web.docs import install_docs
-from aptmagic.web.endpoints import build_router as web_router
-from aptmagic.webhooks.endpoints import build_router as webhooks_router
+from aptmagic.web.endpoints import router as web_router
+from aptmagic.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -50,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     services = await run_in_threadpool(build_services, settings, app.state.metrics)
     await run_in_threadpool(services.start)
     app.state.services = services
+    app.state.provided = services.provided()
     log.info("aptmagic started", extra={"database": settings.resolved_database_url.split("://")[0]})
     try:
         yield
@@ -76,16 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security(app, settings)
     install_compat(app)  # /v1 and /sdapi/v1; its error hook goes outside the middleware above
     observability_http.install(app, Metrics())  # outermost of these: sees every answer, 401s and 429s too
-    routers = (jobs_router(), assets_router(), models_router(), uploads_router(), build_auth_router(), build_admin_router(),
-               usage_router(), webhooks_router(), audit_export_router())
-    routers += (social_router(), moderation_router())
+    routers = (jobs_router, assets_router, models_router, uploads_router, auth_router, admin_router,
+               usage_router, webhooks_router, audit_export_router)
+    routers += (social_router, moderation_router)
     for router in routers:
         app.include_router(router, prefix="/api/v1")
-    app.include_router(queue_router(), prefix="/api/v1")
-    app.include_router(health_router())
-    app.include_router(web_router())
-    app.include_router(auth_pages_router())
-    app.include_router(admin_pages_router())
+    app.include_router(queue_router, prefix="/api/v1")
+    app.include_router(health_router)
+    app.include_router(web_router)
+    app.include_router(auth_pages_router)
+    app.include_router(admin_pages_router)
     install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,54 +1,59 @@
+"""/healthz (the process is alive) and /readyz (its database, storage, shared state and queue answer)."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
-from aptmagic.api.deps import ServicesDep
+from aptmagic.api.deps import StoreDep, provider
 from aptmagic.kit.errors import Unavailable
-from aptmagic.wiring.services import Services
+from aptmagic.queue.base import JobQueue
+from aptmagic.shared_state.state import SharedState
+from aptmagic.storage.base import BlobStore
+
+EngineDep = Annotated[Engine, Depends(provider(Engine))]
+SharedStateDep = Annotated[SharedState | None, Depends(provider(SharedState))]
+QueueDep = Annotated[JobQueue, Depends(provider(JobQueue))]
+
+router = APIRouter(tags=["health"])
 
 
-def _check(services: Services) -> dict[str, str]:
-    checks: dict[str, str] = {}
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(engine: EngineDep, store: StoreDep, shared: SharedStateDep, queue: QueueDep) -> dict[str, object]:
+    """Database, storage and queue reachable; 503 otherwise."""
+    checks = await run_in_threadpool(_check, engine, store, shared, queue)
+    if any(not value.startswith("ok") for value in checks.values()):
+        raise Unavailable("not ready", details=checks, headers={"Retry-After": "5"})
+    return {"status": "ok", "checks": checks}
+
+
+def _check(engine: Engine, store: BlobStore, shared: SharedState | None, queue: JobQueue) -> dict[str, str]:
+    probes: dict[str, Callable[[], object]] = {"database": lambda: _ping(engine), "storage": store.check}
+    if shared is not None and shared.client is not None:
+        probes["shared_state"] = shared.check
+    probes["queue"] = lambda: f"depth {queue.depth()}"
+    return {name: _outcome(probe) for name, probe in probes.items()}
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _outcome(probe: Callable[[], object]) -> str:
+    """Either ``ok``, ``ok (what the probe answered)``, or the error's type: any failure means not ready."""
     try:
-        with services.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means not ready
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        services.store.check()
-        checks["storage"] = "ok"
+        answer = probe()
     except Exception as exc:
-        checks["storage"] = f"error: {type(exc).__name__}"
-    if services.shared is not None and services.shared.client is not None:
-        try:
-            services.shared.check()
-            checks["shared_state"] = "ok"
-        except Exception as exc:
-            checks["shared_state"] = f"error: {type(exc).__name__}"
-    try:
-        checks["queue"] = f"ok (depth {services.queue.depth()})"
-    except Exception as exc:
-        checks["queue"] = f"error: {type(exc).__name__}"
-    return checks
-
-
-def build_router() -> APIRouter:
-    router = APIRouter(tags=["health"])
-
-    @router.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
-
-    @router.get("/readyz")
-    async def readyz(services: ServicesDep) -> dict[str, object]:
-        """Database, storage and queue reachable; 503 otherwise."""
-        checks = await run_in_threadpool(_check, services)
-        if any(not value.startswith("ok") for value in checks.values()):
-            raise Unavailable("not ready", details=checks, headers={"Retry-After": "5"})
-        return {"status": "ok", "checks": checks}
-
-    return router
+        return f"error: {type(exc).__name__}"
+    return "ok" if answer is None else f"ok ({answer})"

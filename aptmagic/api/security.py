@@ -58,10 +58,11 @@ STATIC_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header_value(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
-            return value.decode("latin-1")
+            decoded: str = value.decode("latin-1")
+            return decoded
     return None
 
 
@@ -81,7 +82,7 @@ class SecurityHeadersMiddleware:
         if scope.get("scheme") == "https":
             return True
         if self.trust_forwarded_headers:
-            forwarded = _header(scope, b"x-forwarded-proto")
+            forwarded = header_value(scope, b"x-forwarded-proto")
             if forwarded:
                 # The proxy next to us appends (or sets) the last entry; earlier ones came from the client.
                 return forwarded.split(",")[-1].strip().lower() == "https"
@@ -137,7 +138,9 @@ class BodyLimitMiddleware:
     Requests for which ``exempt(method, path)`` is true (the upload routes, which
     apply their own limit) pass untouched."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt: Callable[[str, str], bool] = lambda m, p: False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, exempt: Callable[[str, str], bool] = lambda m, p: False
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.exempt = exempt
@@ -151,7 +154,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or self.exempt(scope.get("method", ""), scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = header_value(scope, b"content-length")
         if declared is not None:
             try:
                 too_big = int(declared) > self.max_bytes

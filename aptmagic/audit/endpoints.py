@@ -8,15 +8,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
 
+from aptmagic.api.deps import SessionDep, SessionFactoryDep
 from aptmagic.audit.export import MEDIA_TYPES, Page, csv_lines, jsonl_lines
-from aptmagic.auth.deps import AdminDep, client_ip
+from aptmagic.auth.deps import AdminDep, AuthServiceDep, client_ip
 from aptmagic.auth.models import AuditEvent
-from aptmagic.auth.repository import AuditFilters, AuditRepository
+from aptmagic.auth.repository import AuditFilters
 from aptmagic.auth.service import AuthService
-from aptmagic.api.deps import ServicesDep, SessionDep
 from aptmagic.kit.errors import ErrorResponse, InvalidRequest
-from aptmagic.wiring.services import Services
 
 
 def audit_filters(
@@ -36,36 +36,36 @@ def audit_filters(
 FiltersDep = Annotated[AuditFilters, Depends(audit_filters)]
 
 
-def page_reader(services: Services) -> Page:
+def page_reader(factory: sessionmaker[Session], auth: AuthService) -> Page:
+    """Each page in its own short session: the export streams after the request's session has ended."""
+
     def read(filters: AuditFilters, before: int | None, limit: int) -> Sequence[AuditEvent]:
-        with services.session_factory() as session:
-            return list(AuditRepository(session).page(filters, before, limit))
+        with factory() as session:
+            return list(auth.audit_page(session, filters, before, limit))
 
     return read
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/admin/audit", tags=["admin"])
+router = APIRouter(prefix="/admin/audit", tags=["admin"])
 
-    @router.get(
-        "/export",
-        responses={
-            200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "The rows, newest first"},
-            401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
-        },
-        response_class=StreamingResponse,
-    )  # fmt: skip
-    def export(
-        request: Request, admin: AdminDep, services: ServicesDep, session: SessionDep, filters: FiltersDep,
-        format: Annotated[Literal["csv", "jsonl"], Query()] = "csv",
-    ) -> StreamingResponse:  # fmt: skip
-        """The audit log with the same filters as /admin/audit, streamed; the export itself is audited."""
-        details = {"format": format, **{k: str(v) for k, v in vars(filters).items() if v is not None}}
-        AuthService.audit(session, "audit.export", actor_id=admin.user_id, ip=client_ip(request), details=details)
-        session.commit()
-        lines = (csv_lines if format == "csv" else jsonl_lines)(page_reader(services), filters)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        disposition = f'attachment; filename="aptmagic-audit-{stamp}.{format}"'
-        return StreamingResponse(lines, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": disposition})
 
-    return router
+@router.get(
+    "/export",
+    responses={
+        200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "The rows, newest first"},
+        401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+    },
+    response_class=StreamingResponse,
+)  # fmt: skip
+def export(
+    request: Request, admin: AdminDep, auth: AuthServiceDep, session: SessionDep, factory: SessionFactoryDep,
+    filters: FiltersDep, format: Annotated[Literal["csv", "jsonl"], Query()] = "csv",
+) -> StreamingResponse:  # fmt: skip
+    """The audit log with the same filters as /admin/audit, streamed; the export itself is audited."""
+    details = {"format": format, **{k: str(v) for k, v in vars(filters).items() if v is not None}}
+    # The session dependency commits this row before the body streams, so the export lists it.
+    auth.audit(session, "audit.export", actor_id=admin.user_id, ip=client_ip(request), details=details)
+    lines = (csv_lines if format == "csv" else jsonl_lines)(page_reader(factory, auth), filters)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    disposition = f'attachment; filename="aptmagic-audit-{stamp}.{format}"'
+    return StreamingResponse(lines, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": disposition})

@@ -10,17 +10,21 @@ the X-CSRF-Token header or (for HTML forms) a ``csrf_token`` form field."""
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import parse_qs, quote
 
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aptmagic.api.deps import Provided, provided_of
 from aptmagic.auth.errors import CsrfFailed, Forbidden, Unauthorized
 from aptmagic.auth.principal import ANONYMOUS, Principal
 from aptmagic.auth.public import is_public
+from aptmagic.auth.service import AuthService
+from aptmagic.config import Settings
 from aptmagic.kit.errors import AppError, error_json
 
 SESSION_COOKIE = "aptmagic_session"
@@ -49,13 +53,13 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        services = getattr(scope["app"].state, "services", None)
+        provided = provided_of(scope["app"].state)
         path: str = scope["path"]
         method: str = scope["method"]
         headers = Headers(scope=scope)
         public = is_public(path)
         state = scope.setdefault("state", {})
-        if services is None:  # not started: only the public routes can answer
+        if provided is None:  # not started: only the public routes can answer
             state["principal"] = None
             if public:
                 await self.app(scope, receive, send)
@@ -63,8 +67,8 @@ class AuthMiddleware:
                 await _error(Unauthorized())(scope, receive, send)
             return
 
-        principal, failure = await self._authenticate(services, headers)
-        if principal is None and not services.settings.auth_required and failure is None:
+        principal, failure = await self._authenticate(provided, headers)
+        if principal is None and not provided.get(Settings).auth_required and failure is None:
             principal = ANONYMOUS
         state["principal"] = principal
         if public:
@@ -93,27 +97,30 @@ class AuthMiddleware:
                 return
         await self.app(scope, receive, send)
 
-    async def _authenticate(self, services: Any, headers: Headers) -> tuple[Principal | None, str | None]:
+    async def _authenticate(self, provided: Provided, headers: Headers) -> tuple[Principal | None, str | None]:
+        auth = provided.get(AuthService)
+        factory = provided.get(sessionmaker)
         authorization = headers.get("authorization")
         if authorization is not None:
             scheme, _, credential = authorization.partition(" ")
             if scheme.lower() != "bearer" or not credential.strip():
                 return None, "unsupported Authorization header: send 'Authorization: Bearer <API key>'"
-            principal = await run_in_threadpool(_with_session, services, services.auth.authenticate_key, credential.strip())
+            principal = await run_in_threadpool(_with_session, factory, auth.authenticate_key, credential.strip())
             return (principal, None) if principal else (None, "invalid, expired or revoked API key (Bearer)")
         token = _cookie(headers, SESSION_COOKIE)
         if token:
-            principal = await run_in_threadpool(_with_session, services, services.auth.authenticate_session, token)
+            principal = await run_in_threadpool(_with_session, factory, auth.authenticate_session, token)
             return (principal, None) if principal else (None, "your session has ended; sign in again")
         return None, None
 
 
-def _with_session(services: Any, action: Any, value: str) -> Principal | None:
-    with services.session_factory() as session:
-        principal = action(session, value)
-        if session.dirty:
-            session.commit()
-        return principal
+def _with_session(
+    factory: sessionmaker[Session], action: Callable[[Session, str], Principal | None], value: str
+) -> Principal | None:
+    """Authentication runs before any request session exists, so it owns a short transaction of
+    its own: it commits what the check wrote (a key's last-used time) before the route runs."""
+    with factory.begin() as session:
+        return action(session, value)
 
 
 def _cookie(headers: Headers, name: str) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
 
 from aptmagic.auth.models import ApiKey, AuditEvent, User, WebSession
 from aptmagic.kit.repository import Repository
@@ -77,7 +77,7 @@ class AuditFilters:
 class AuditRepository:
     """Append and read; there is deliberately no update or delete."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
 
     def append(self, event: AuditEvent) -> AuditEvent:

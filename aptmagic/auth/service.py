@@ -17,10 +17,10 @@ from aptmagic.auth.models import ALL_SCOPES, ApiKey, AuditEvent, Role, User, Web
 from aptmagic.auth.passwords import PasswordRejected, Passwords, check_policy, make_hasher
 from aptmagic.auth.principal import Principal
 from aptmagic.auth.repository import ApiKeyRepository, AuditFilters, AuditRepository, SessionRepository, UserRepository
-from aptmagic.shared_state.throttle import LoginThrottle, MemoryLoginThrottle
 from aptmagic.config import Settings
-from aptmagic.kit.errors import Conflict, InvalidRequest, NotFound
 from aptmagic.db.base import utcnow
+from aptmagic.kit.errors import Conflict, InvalidRequest, NotFound
+from aptmagic.shared_state.throttle import LoginThrottle, MemoryLoginThrottle
 
 KEY_PREFIX = "amk_"
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
@@ -73,7 +73,9 @@ class AuthService:
             )
         )  # fmt: skip
 
-    def audit_page(self, session: Session, filters: AuditFilters, before_id: int | None, limit: int) -> Sequence[AuditEvent]:
+    def audit_page(
+        self, session: Session, filters: AuditFilters, before_id: int | None, limit: int
+    ) -> Sequence[AuditEvent]:
         return AuditRepository(session).page(filters, before_id, limit)
 
     # accounts
@@ -93,7 +95,8 @@ class AuthService:
             raise InvalidRequest.field(["body", "email"], "not a valid email address")
         if not USERNAME_RE.match(username):
             raise InvalidRequest.field(
-                ["body", "username"], "3 to 32 characters: letters, digits, '_', '.', '-', starting with a letter or digit"
+                ["body", "username"],
+                "3 to 32 characters: letters, digits, '_', '.', '-', starting with a letter or digit",
             )
         self.check_password(password, username, email.split("@")[0])
         users = UserRepository(session)
@@ -148,10 +151,14 @@ class AuthService:
         self.audit(session, "login", actor_id=user.id, target_type="user", target_id=user.id, ip=ip)
         return LoginResult(user, token, web_session)
 
-    def start_session(self, session: Session, user: User, ip: str | None, user_agent: str | None) -> tuple[str, WebSession]:
+    def start_session(
+        self, session: Session, user: User, ip: str | None, user_agent: str | None
+    ) -> tuple[str, WebSession]:
         return self._new_session(session, user, ip, user_agent)
 
-    def _new_session(self, session: Session, user: User, ip: str | None, user_agent: str | None) -> tuple[str, WebSession]:
+    def _new_session(
+        self, session: Session, user: User, ip: str | None, user_agent: str | None
+    ) -> tuple[str, WebSession]:
         token = secrets.token_urlsafe(32)
         now = utcnow()
         web_session = WebSession(
@@ -163,7 +170,9 @@ class AuthService:
         session.flush()
         return token, web_session
 
-    def logout(self, session: Session, principal: Principal, *, everywhere: bool = False, ip: str | None = None) -> None:
+    def logout(
+        self, session: Session, principal: Principal, *, everywhere: bool = False, ip: str | None = None
+    ) -> None:
         sessions = SessionRepository(session)
         if principal.user_id is None:
             return
@@ -228,7 +237,9 @@ class AuthService:
         scopes = frozenset(key.scopes)
         if not user.is_admin:
             scopes -= {"admin"}
-        return Principal(user_id=user.id, username=user.username, role=user.role, via="key", scopes=scopes, key_id=key.id)
+        return Principal(
+            user_id=user.id, username=user.username, role=user.role, via="key", scopes=scopes, key_id=key.id
+        )
 
     # API keys
 
@@ -281,7 +292,9 @@ class AuthService:
             raise NotFound(f"user {user_id!r} not found")
         return user
 
-    def set_role(self, session: Session, principal: Principal, user_id: str, role: Role, *, ip: str | None = None) -> User:
+    def set_role(
+        self, session: Session, principal: Principal, user_id: str, role: Role, *, ip: str | None = None
+    ) -> User:
         user = self.get_user(session, user_id)
         if user.role != role:
             if user.id == principal.user_id and role != Role.admin:

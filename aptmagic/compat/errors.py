@@ -91,7 +91,7 @@ def field_param(loc: list[Any]) -> str | None:
 
 def _param_of(details: Any) -> str | None:
     if isinstance(details, dict) and isinstance(details.get("param"), str):
-        return details["param"]
+        return str(details["param"])
     if isinstance(details, list) and details and isinstance(details[0], dict):
         return field_param(list(details[0].get("loc", [])))
     return None

@@ -18,15 +18,18 @@ import anyio.from_thread
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
 
+from aptmagic.assets.service import AssetService
 from aptmagic.auth.principal import Principal
 from aptmagic.compat.errors import BadRequest, JobCanceled, JobFailed, JobTimeout, ModelNotFound, field_param
-from aptmagic.kit.errors import AppError, Conflict, InvalidRequest
-from aptmagic.wiring.services import Services
-from aptmagic.inference.registry import UnknownModel
-from aptmagic.shared_state.events import JobEvent, Subscription
+from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.jobs.schemas import JobRead
+from aptmagic.jobs.service import JobService
 from aptmagic.jobs.tasks import JobCreateBase, params_model
+from aptmagic.kit.errors import AppError, Conflict, InvalidRequest
+from aptmagic.shared_state.events import JobEvent, JobEventBus, Subscription
+from aptmagic.uploads.service import UploadService
 
 WAIT_SECONDS = 600.0
 RECHECK_SECONDS = 2.0
@@ -39,10 +42,18 @@ class Submitted:
     subscription: Subscription
 
 
+@dataclass(frozen=True)
 class CompatJobs:
-    def __init__(self, services: Services, wait_seconds: float = WAIT_SECONDS) -> None:
-        self.services = services
-        self.wait_seconds = wait_seconds
+    """Each call that writes runs its own transaction (``session_factory.begin()``): a
+    compat route waits for its job, so the job must be committed before the wait starts."""
+
+    registry: ModelRegistry
+    session_factory: sessionmaker[Session]
+    jobs: JobService
+    events: JobEventBus
+    uploads: UploadService
+    assets: AssetService
+    wait_seconds: float = WAIT_SECONDS
 
     # models
 
@@ -51,7 +62,7 @@ class CompatJobs:
         if not name or name in aliases:
             return None
         try:
-            spec = self.services.registry.get(name)
+            spec = self.registry.get(name)
         except UnknownModel:
             raise ModelNotFound(f"The model '{name}' does not exist", param="model") from None
         if not spec.serves(task):
@@ -59,7 +70,7 @@ class CompatJobs:
         return spec.id
 
     def default_model(self, task: str) -> str:
-        return self.services.registry.default_for(task).id
+        return self.registry.default_for(task).id
 
     # submit and follow
 
@@ -84,28 +95,24 @@ class CompatJobs:
                 {"loc": ["body", *_renamed(list(e["loc"]), names)], "msg": e["msg"], "type": e["type"]}
                 for e in exc.errors()
             ]
-            where = field_param(details[0]["loc"]) or "body"
+            where = field_param(list(details[0]["loc"])) or "body"
             raise InvalidRequest(f"{where}: {details[0]['msg']}", details=details) from None
         return JobCreateBase.model_construct(task=task, model=model, params=validated)
 
     def _submit(self, principal: Principal, body: JobCreateBase, names: dict[str, str]) -> tuple[JobRead, Subscription]:
-        with self.services.session_factory() as session:
-            try:
-                job = self.services.jobs.submit(session, body, principal)
+        subscription: Subscription | None = None
+        try:
+            with self.session_factory.begin() as session:
+                job = self.jobs.submit(session, body, principal)
                 read = JobRead.of(job)
                 # Subscribe before the commit that lets a worker start: no event is missed.
-                subscription = anyio.from_thread.run_sync(self.services.events.subscribe, job.id)
-            except InvalidRequest as exc:
-                session.rollback()
-                raise _renamed_error(exc, names) from None
-            except BaseException:
-                session.rollback()
-                raise
-            try:
-                session.commit()
-            except BaseException:
+                subscription = anyio.from_thread.run_sync(self.events.subscribe, job.id)
+        except BaseException as exc:
+            if subscription is not None:
                 subscription.close()
-                raise
+            if isinstance(exc, InvalidRequest):
+                raise _renamed_error(exc, names) from None
+            raise
         return read, subscription
 
     async def follow(
@@ -157,30 +164,27 @@ class CompatJobs:
         return succeeded(last)
 
     def read(self, job_id: str, principal: Principal) -> JobRead:
-        with self.services.session_factory() as session:
-            return JobRead.of(self.services.jobs.get(session, job_id, principal))
+        with self.session_factory() as session:
+            return JobRead.of(self.jobs.get(session, job_id, principal))
 
     def cancel(self, job_id: str, principal: Principal) -> None:
-        with self.services.session_factory() as session:
-            try:
-                self.services.jobs.cancel(session, job_id, principal)
-                session.commit()
-            except Conflict:  # it ended meanwhile
-                session.rollback()
+        try:
+            with self.session_factory.begin() as session:
+                self.jobs.cancel(session, job_id, principal)
+        except Conflict:  # it ended meanwhile
+            pass
 
     # files
 
     async def upload(self, principal: Principal, data: bytes, content_type: str | None, filename: str | None) -> str:
         """Store bytes through every upload check; returns the asset id."""
-        asset = await run_in_threadpool(
-            self.services.uploads.accept, data, content_type, filename, None, principal.user_id
-        )
+        asset = await run_in_threadpool(self.uploads.accept, data, content_type, filename, None, principal.user_id)
         return asset.id
 
     def read_asset(self, asset_id: str, principal: Principal | None) -> tuple[bytes, str]:
-        with self.services.session_factory() as session:
-            asset = self.services.assets.get(session, asset_id, principal)
-            return self.services.assets.read(asset), asset.content_type
+        with self.session_factory() as session:
+            asset = self.assets.get(session, asset_id, principal)
+            return self.assets.read(asset), asset.content_type
 
 
 def succeeded(job: JobRead) -> JobRead:

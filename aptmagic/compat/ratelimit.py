@@ -7,17 +7,21 @@ client has one budget whichever API it speaks."""
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
+from aptmagic.api.deps import SettingsDep, provider
 from aptmagic.compat.errors import RateLimited
-from aptmagic.wiring.services import Services
+from aptmagic.shared_state.ratelimit import RateLimiter
+
+RateLimiterDep = Annotated[RateLimiter, Depends(provider(RateLimiter))]
 
 
-def _take(services: Services, key: str, rate: float, burst: int) -> None:
+def _take(limiter: RateLimiter, key: str, rate: float, burst: int) -> None:
     if rate <= 0:
         return
-    wait = services.limiter.acquire(key, rate, burst)
+    wait = limiter.acquire(key, rate, burst)
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
         raise RateLimited(
@@ -26,13 +30,9 @@ def _take(services: Services, key: str, rate: float, burst: int) -> None:
         )
 
 
-def limit_rate(request: Request) -> None:
-    services: Services = request.app.state.services
-    settings = services.settings
+def limit_rate(request: Request, limiter: RateLimiterDep, settings: SettingsDep) -> None:
     client = request.client.host if request.client else "-"
-    _take(services, f"ip:{client}", settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst)
+    _take(limiter, f"ip:{client}", settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst)
     principal = getattr(request.state, "principal", None)
     if principal is not None and principal.user_id:
-        _take(
-            services, f"user:{principal.user_id}", settings.rate_limit_user_per_second, settings.rate_limit_user_burst
-        )
+        _take(limiter, f"user:{principal.user_id}", settings.rate_limit_user_per_second, settings.rate_limit_user_burst)

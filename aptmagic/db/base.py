@@ -44,7 +44,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
 class Base(DeclarativeBase):

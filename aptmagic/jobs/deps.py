@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from aptmagic.api.deps import provider
+from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.registry import ModelRegistry
+from aptmagic.jobs.hooks import SubmitObserver
 from aptmagic.jobs.runner import JobRunner
 from aptmagic.jobs.service import JobService
 from aptmagic.queue.base import JobQueue
@@ -15,6 +17,8 @@ from aptmagic.shared_state.events import JobEventBus
 
 JobServiceDep = Annotated[JobService, Depends(provider(JobService))]
 ModelRegistryDep = Annotated[ModelRegistry, Depends(provider(ModelRegistry))]
-EventBusDep = Annotated[JobEventBus, Depends(provider(JobEventBus))]  # type: ignore[type-abstract]
-QueueDep = Annotated[JobQueue, Depends(provider(JobQueue))]  # type: ignore[type-abstract]
+ModelCacheDep = Annotated[ModelCache, Depends(provider(ModelCache))]
+EventBusDep = Annotated[JobEventBus, Depends(provider(JobEventBus))]
+QueueDep = Annotated[JobQueue, Depends(provider(JobQueue))]
 JobRunnerDep = Annotated[JobRunner, Depends(provider(JobRunner))]
+SubmitObserverDep = Annotated[SubmitObserver, Depends(provider(SubmitObserver))]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from aptmagic.api.deps import ServicesDep
-from aptmagic.wiring.services import Services
+from aptmagic.inference.cache import ModelCache
+from aptmagic.inference.registry import ModelRegistry
+from aptmagic.jobs.deps import ModelCacheDep, ModelRegistryDep
 from aptmagic.jobs.schemas import ModelRead
 
+router = APIRouter(prefix="/models", tags=["models"])
 
-def model_listing(services: Services) -> list[ModelRead]:
-    loaded = {(m.id, m.version) for m in services.models.loaded()}
-    defaults = set(services.registry.defaults().values())
+
+def model_listing(registry: ModelRegistry, models: ModelCache) -> list[ModelRead]:
+    loaded = {(m.id, m.version) for m in models.loaded()}
+    defaults = set(registry.defaults().values())
     return [
         ModelRead(
             id=spec.id,
@@ -28,16 +31,11 @@ def model_listing(services: Services) -> list[ModelRead]:
             description=spec.description,
             loaded=(spec.id, spec.version) in loaded,
         )
-        for spec in services.registry.all()
+        for spec in registry.all()
     ]
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/models", tags=["models"])
-
-    @router.get("", response_model=list[ModelRead])
-    def list_models(services: ServicesDep) -> list[ModelRead]:
-        """Every model in the registry, which is the default for its task, and which are warm."""
-        return model_listing(services)
-
-    return router
+@router.get("", response_model=list[ModelRead])
+def list_models(registry: ModelRegistryDep, models: ModelCacheDep) -> list[ModelRead]:
+    """Every model in the registry, which is the default for its task, and which are warm."""
+    return model_listing(registry, models)

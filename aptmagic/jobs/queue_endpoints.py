@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
+from aptmagic.api.deps import SessionDep, SettingsDep
 from aptmagic.auth.deps import AdminDep
-from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.jobs.deps import QueueDep
+from aptmagic.jobs.repository import JobRepository
 from aptmagic.kit.errors import ErrorResponse
-from aptmagic.jobs.models import Job, JobStatus
 
 
 class QueueStatus(BaseModel):
@@ -18,20 +18,13 @@ class QueueStatus(BaseModel):
     jobs: dict[str, int] = Field(description="Jobs queued and running, from the database")
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"])
 
-    @router.get("/queue", response_model=QueueStatus, responses={
-        503: {"model": ErrorResponse, "description": "The broker is unavailable"}})  # fmt: skip
-    def queue_status(services: ServicesDep, session: SessionDep, _admin: AdminDep) -> QueueStatus:
-        """Admins: how many jobs wait in the broker and in the database."""
-        depth = services.queue.depths()
-        rows = session.execute(
-            select(Job.status, func.count())
-            .where(Job.status.in_([JobStatus.queued, JobStatus.running]))
-            .group_by(Job.status)
-        ).all()
-        counts = {str(JobStatus.queued): 0, str(JobStatus.running): 0} | {status: int(n) for status, n in rows}
-        return QueueStatus(backend=services.settings.queue_backend, depth=depth, jobs=counts)
 
-    return router
+@router.get("/queue", response_model=QueueStatus, responses={
+    503: {"model": ErrorResponse, "description": "The broker is unavailable"}})  # fmt: skip
+def queue_status(queue: QueueDep, settings: SettingsDep, session: SessionDep, _admin: AdminDep) -> QueueStatus:
+    """Admins: how many jobs wait in the broker and in the database."""
+    depth = queue.depths()
+    jobs = JobRepository(session).active().by_status()
+    return QueueStatus(backend=settings.queue_backend, depth=depth, jobs=jobs)

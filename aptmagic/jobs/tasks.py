@@ -28,7 +28,7 @@ def job_create_union() -> Any:
     for name, cls in sorted(_TASKS.items()):
         title = "".join(part.title() for part in name.split("-")) + "JobCreate"
         variants.append(
-            create_model(title, __base__=JobCreateBase, task=(Literal[name], ...), params=(cls, ...))  # type: ignore[call-overload]
+            create_model(title, __base__=JobCreateBase, task=(Literal[name], ...), params=(cls, ...))  # type: ignore[arg-type]
         )
     if len(variants) == 1:
         return variants[0]

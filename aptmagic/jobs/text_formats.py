@@ -46,7 +46,7 @@ def render(result: dict[str, Any], fmt: str) -> str:
     if fmt == "txt":
         if not isinstance(result.get("text"), str):
             raise ValueError("this job's result has no text (use json)")
-        return result["text"] + "\n"
+        return str(result["text"]) + "\n"
     segments = result.get("segments")
     if not isinstance(segments, list):
         raise ValueError(f"{fmt} needs timed segments; this job has plain text only (use txt or json)")

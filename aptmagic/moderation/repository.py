@@ -10,6 +10,7 @@ from sqlalchemy import and_, or_, select, update
 from aptmagic.kit.repository import Repository
 from aptmagic.moderation.models import Report, ReportStatus
 from aptmagic.social.cursor import Cursor
+from aptmagic.social.models import Post
 
 
 class ReportRepository(Repository[Report]):
@@ -29,10 +30,14 @@ class ReportRepository(Repository[Report]):
                                     and_(Report.created_at == after.created_at, Report.id > after.id)))  # fmt: skip
         return self.session.scalars(query.order_by(Report.created_at, Report.id).limit(limit)).all()
 
+    def reported_posts(self, reports: Sequence[Report]) -> Sequence[Post]:
+        post_ids = {r.post_id for r in reports}
+        return self.session.scalars(select(Post).where(Post.id.in_(post_ids))).all() if post_ids else []
+
     def resolve_open(self, post_id: str, by: str | None, now: datetime) -> int:
         result = self.session.execute(
             update(Report).where(Report.post_id == post_id, Report.status == ReportStatus.open)
             .values(status=ReportStatus.resolved, resolved_at=now, resolved_by=by)
             .execution_options(synchronize_session=False)
         )  # fmt: skip
-        return int(result.rowcount or 0)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from celery import Celery
-from kombu import Queue
+from kombu import Queue  # type: ignore[attr-defined]
 from kombu.exceptions import ChannelError
 
-from aptmagic.config import Settings
 from aptmagic.kit.errors import Unavailable
 from aptmagic.queue.base import JobHandler
 from aptmagic.queue.routing import QUEUES, broker_queue
@@ -35,6 +34,25 @@ class QueueUnavailable(Unavailable):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+class Settings(Protocol):
+    """The settings this transport reads (``aptmagic.config.Settings`` has them all)."""
+
+    @property
+    def broker_url(self) -> str | None: ...
+    @property
+    def broker_connect_timeout_seconds(self) -> float: ...
+    @property
+    def broker_visibility_timeout_seconds(self) -> int: ...
+    @property
+    def queue_name_prefix(self) -> str: ...
+    @property
+    def sqs_endpoint_url(self) -> str | None: ...
+    @property
+    def sqs_region(self) -> str | None: ...
+    @property
+    def log_level(self) -> str: ...
 
 
 def is_sqs(url: str) -> bool:
@@ -80,7 +98,7 @@ def make_celery_app(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_queues=[Queue(name, routing_key=name) for name in names],
+        task_queues=[Queue(name, routing_key=name) for name in names],  # type: ignore[no-untyped-call]
         task_default_queue=names[-1],
         task_create_missing_queues=False,
         broker_transport_options=transport_options(settings),

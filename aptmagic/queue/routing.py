@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from aptmagic.inference.spec import ModelSpec
+from typing import Protocol
 
 CPU = "cpu"
 GPU = "gpu"
 QUEUES = (GPU, CPU)
 
 
-def queue_for(spec: ModelSpec) -> str:
+class Placed(Protocol):
+    """A model spec, as far as routing reads it."""
+
+    @property
+    def device(self) -> str: ...
+
+
+def queue_for(spec: Placed) -> str:
     """``cpu`` models go to the cpu queue; cuda, mps and auto (a GPU when there is one) to gpu."""
     return CPU if spec.device == "cpu" else GPU
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from aptmagic.auth.deps import PrincipalDep
-from aptmagic.api.deps import ServicesDep, SessionDep
+from aptmagic.api.deps import SessionDep
 from aptmagic.kit.errors import ErrorResponse
 from aptmagic.kit.plans import Plan
+from aptmagic.quotas.deps import QuotaServiceDep
 
 
 class UsageRead(BaseModel):
@@ -22,21 +23,19 @@ class UsageRead(BaseModel):
     resets_at: datetime = Field(description="When the daily count starts again (next 00:00 UTC).")
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/me", tags=["auth"])
+router = APIRouter(prefix="/me", tags=["auth"])
 
-    @router.get("/usage", response_model=UsageRead, responses={401: {"model": ErrorResponse}})
-    def usage(principal: PrincipalDep, services: ServicesDep, session: SessionDep) -> UsageRead:
-        """Your plan, its limits, and your usage today (days are UTC)."""
-        found = services.quotas.usage(session, principal)
-        daily = found.limits.daily_jobs
-        return UsageRead(
-            plan=found.plan,
-            limits=found.limits,
-            used_today=found.used_today,
-            remaining_today=None if daily is None else max(0, daily - found.used_today),
-            running_now=found.running_now,
-            resets_at=found.resets_at,
-        )
 
-    return router
+@router.get("/usage", response_model=UsageRead, responses={401: {"model": ErrorResponse}})
+def usage(principal: PrincipalDep, quotas: QuotaServiceDep, session: SessionDep) -> UsageRead:
+    """Your plan, its limits, and your usage today (days are UTC)."""
+    found = quotas.usage(session, principal)
+    daily = found.limits.daily_jobs
+    return UsageRead(
+        plan=found.plan,
+        limits=found.limits,
+        used_today=found.used_today,
+        remaining_today=None if daily is None else max(0, daily - found.used_today),
+        running_now=found.running_now,
+        resets_at=found.resets_at,
+    )

@@ -182,7 +182,7 @@ class RedisJobEventBus:
                 backoff = min(backoff * 2, RECONNECT_MAX_SECONDS)
 
     def _pump(self) -> None:
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         try:
             pubsub.psubscribe(self.channel_prefix + "*")
             self.listening.set()

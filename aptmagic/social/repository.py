@@ -173,7 +173,7 @@ class UserLookup:
         self.session = session
 
     def by_username(self, username: str) -> User | None:
-        return self.session.scalars(select(User).where(User.username == username.strip().lower())).first()
+        return self.session.scalars(select(User).where(User.username == username.strip().lower())).first()  # type: ignore[no-any-return]
 
     def names(self, user_ids: set[str]) -> dict[str, str]:
         if not user_ids:

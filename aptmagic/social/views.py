@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from aptmagic.auth.principal import Principal
-from aptmagic.social.models import Comment, Post
+from aptmagic.social.models import Comment, Post, Visibility
 from aptmagic.social.repository import LikeRepository, PostRepository, UserLookup
 from aptmagic.social.schemas import (
     CommentRead,
     PostRead,
     Provenance,
     UserRef,
-    Visibility,
 )
 
 DELETED_USER = "[deleted]"

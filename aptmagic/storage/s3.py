@@ -137,7 +137,7 @@ class S3BlobStore:
 
     def versioning_enabled(self) -> bool:
         status = self._call("", lambda: self.client.get_bucket_versioning(Bucket=self.bucket)).get("Status")
-        return status == "Enabled"
+        return bool(status == "Enabled")
 
     # presigned URLs
 

@@ -68,7 +68,7 @@ def clean_image(data: bytes, file_type: FileType, max_pixels: int) -> CleanImage
     width, height = header_size(data, file_type)
     check_pixels(width, height, max_pixels)
     try:
-        with Image.open(io.BytesIO(data), formats=[file_type.pillow_format]) as image:
+        with Image.open(io.BytesIO(data), formats=[file_type.pillow_format]) as image:  # type: ignore[list-item]
             if image.size != (width, height):
                 raise CorruptUpload("the image header is inconsistent")
             frames = getattr(image, "n_frames", 1)

@@ -118,13 +118,13 @@ def _demux(
         if track is not None and track.packets < DECODE_PACKETS and packet.size:
             track.packets += 1
             for frame in packet.decode():
-                _count(track, frame, max_pixels)
+                _count(track, frame, max_pixels)  # type: ignore[arg-type]
     return end - start if start is not None else 0.0
 
 
 def _flush(track: _Track, max_pixels: int) -> None:
     """Drain a decoder that holds frames back (B-frames, look-ahead)."""
-    for frame in track.stream.codec_context.decode(None):
+    for frame in track.stream.codec_context.decode(None):  # type: ignore[attr-defined]
         _count(track, frame, max_pixels)
 
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from aptmagic.api.deps import SessionDep
 from aptmagic.audit.endpoints import audit_filters
-from aptmagic.auth.deps import AdminDep
+from aptmagic.auth.deps import AdminDep, AuthServiceDep
 from aptmagic.auth.repository import AuditFilters
 from aptmagic.auth.schemas import AuditRead
-from aptmagic.api.deps import ServicesDep
-from aptmagic.kit.errors import InvalidRequest
-from aptmagic.wiring.services import Services
 from aptmagic.db.base import utcnow
+from aptmagic.kit.errors import InvalidRequest
 from aptmagic.observability import charts
 from aptmagic.observability.dashboard import STATUSES, Dashboard, build_dashboard
 from aptmagic.web.render import PAGES
@@ -25,20 +24,19 @@ from aptmagic.web.render import PAGES
 AUDIT_PAGE_SIZE = 50
 
 
-def _dashboard(services: Services) -> Dashboard:
-    with services.session_factory() as session:
-        return build_dashboard(session, utcnow())
-
-
 def _charts(data: Dashboard) -> dict[str, Any]:
     labels = [hour.strftime("%H:00") for hour in data.hours]
-    jobs = {status: data.jobs_by_status[status] for status in STATUSES}
+    jobs: dict[str, Sequence[int]] = {status: data.jobs_by_status[status] for status in STATUSES}
     timings = [(t.model, t.p50, t.p95) for t in data.timings]
     return {
         "requests": charts.stacked_bars("requests-title", "API requests per hour", labels, {"requests": data.requests}),
         "jobs": charts.stacked_bars("jobs-title", "Jobs ended per hour, by status", labels, jobs),
-        "queue": charts.line("queue-title", "Jobs waiting in the queue, at the end of each hour", labels, data.queue_depth),
-        "timings": charts.range_bars("timings-title", "Job run time per model, p50 and p95", timings) if timings else None,
+        "queue": charts.line(
+            "queue-title", "Jobs waiting in the queue, at the end of each hour", labels, data.queue_depth
+        ),
+        "timings": charts.range_bars("timings-title", "Job run time per model, p50 and p95", timings)
+        if timings
+        else None,
     }
 
 
@@ -70,28 +68,23 @@ def _cursor(value: str | None) -> int | None:
     return int(value)
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(prefix="/admin", include_in_schema=False)
 
-    @router.get("/dashboard", response_class=HTMLResponse)
-    async def dashboard(request: Request, admin: AdminDep, services: ServicesDep) -> HTMLResponse:
-        data = await run_in_threadpool(_dashboard, services)
-        return PAGES.render(request, "admin_dashboard.html", admin, active="admin", title="Dashboard", data=data,
-                            charts=_charts(data), statuses=STATUSES, colors=charts.COLORS)  # fmt: skip
 
-    @router.get("/audit", response_class=HTMLResponse)
-    def audit(request: Request, admin: AdminDep, services: ServicesDep,
-              filters: Annotated[AuditFilters, Depends(page_filters)],
-              cursor: str | None = None) -> HTMLResponse:  # fmt: skip
-        before = _cursor(cursor)
-        with services.session_factory() as session:
-            events = services.auth.audit_page(session, filters, before, AUDIT_PAGE_SIZE + 1)
-            rows = [AuditRead.of(e) for e in events[:AUDIT_PAGE_SIZE]]
-        query = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
-        next_link = (
-            "?" + urlencode({**query, "cursor": rows[-1].id}) if len(events) > AUDIT_PAGE_SIZE and rows else None
-        )
-        return PAGES.render(request, "admin_audit.html", admin, active="admin", title="Audit log", rows=rows,
-                            query=query, next_link=next_link, export_query=urlencode(query))  # fmt: skip
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, admin: AdminDep, session: SessionDep) -> HTMLResponse:
+    data = build_dashboard(session, utcnow())
+    return PAGES.render(request, "admin_dashboard.html", admin, active="admin", title="Dashboard", data=data,
+                        charts=_charts(data), statuses=STATUSES, colors=charts.COLORS)  # fmt: skip
 
-    return router
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(request: Request, admin: AdminDep, auth: AuthServiceDep, session: SessionDep,
+          filters: Annotated[AuditFilters, Depends(page_filters)],
+          cursor: str | None = None) -> HTMLResponse:  # fmt: skip
+    events = auth.audit_page(session, filters, _cursor(cursor), AUDIT_PAGE_SIZE + 1)
+    rows = [AuditRead.of(e) for e in events[:AUDIT_PAGE_SIZE]]
+    query = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+    next_link = "?" + urlencode({**query, "cursor": rows[-1].id}) if len(events) > AUDIT_PAGE_SIZE and rows else None
+    return PAGES.render(request, "admin_audit.html", admin, active="admin", title="Audit log", rows=rows,
+                        query=query, next_link=next_link, export_query=urlencode(query))  # fmt: skip

@@ -32,13 +32,15 @@ def swagger_static_dir() -> Path:
     return Path(swagger_ui.__file__).parent / "static"
 
 
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def docs() -> HTMLResponse:
+    return HTMLResponse(DOCS_HTML)
+
+
 def install_docs(app: FastAPI) -> None:
     """Mount Swagger UI's files and the /docs page; call before mounting /static."""
     app.mount("/static/swagger", StaticFiles(directory=swagger_static_dir()), name="swagger")
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/docs", response_class=HTMLResponse)
-    def docs() -> HTMLResponse:
-        return HTMLResponse(DOCS_HTML)
-
     app.include_router(router)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from aptmagic.web.account import build_router as account_router
-from aptmagic.web.social import build_router as social_router
-from aptmagic.web.studio import build_router as studio_router
+from aptmagic.web.account import router as account_router
+from aptmagic.web.social import router as social_router
+from aptmagic.web.studio import router as studio_router
 
-
-def build_router() -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-    for part in (studio_router(), account_router(), social_router()):
-        router.include_router(part)
-    return router
+router = APIRouter(include_in_schema=False)
+for part in (studio_router, account_router, social_router):
+    router.include_router(part)

@@ -61,6 +61,7 @@ NEGATIVE = Control("negative_prompt", "Negative prompt", "text", "What to avoid.
                    placeholder="blurry, low quality", maxlength=1000)  # fmt: skip
 STEPS = Control("steps", "Steps", "int", min=1, max=150)
 
+# fmt: off
 FORMS: tuple[TaskForm, ...] = (
     TaskForm(
         "text-to-image", "Text to image", "Describe a picture and get it drawn.",
@@ -138,6 +139,7 @@ FORMS: tuple[TaskForm, ...] = (
         result="transcript",
     ),
 )
+# fmt: on
 BY_TASK = {form.task: form for form in FORMS}
 DEFAULT_TASK = "text-to-image"
 

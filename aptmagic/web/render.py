@@ -25,14 +25,14 @@ class Pages:
         self, request: Request, template: str, principal: Principal | None, *, active: str = "",
         status: int = 200, **context: Any,
     ) -> HTMLResponse:  # fmt: skip
-        services = getattr(request.app.state, "services", None)
+        settings = getattr(request.app.state, "settings", None)
         values = {
             "user": principal,
             "signed_in": principal is not None,
             "is_admin": bool(principal and principal.is_admin),
             "csrf_token": (principal.csrf_token if principal else None) or "",
             "active": active,
-            "demo": bool(services and services.settings.demo),
+            "demo": bool(settings and settings.demo),
             **context,
         }
         return self.templates.TemplateResponse(request, template, values, status_code=status, headers=NO_STORE)

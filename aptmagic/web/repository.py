@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from aptmagic.kit.repository import Repository
 from aptmagic.jobs.models import Job, JobStatus
+from aptmagic.kit.repository import Repository
 
 
 class QueueStatsRepository(Repository[Job]):

@@ -57,7 +57,7 @@ class GuardedPoster:
         if response.is_redirect:
             error = f"answered {response.status_code} (a redirect); redirects are not followed"
             return PostResult(response.status_code, error, True, _ms(started))
-        error = None if response.is_success else f"answered {response.status_code}"
+        error: str | None = None if response.is_success else f"answered {response.status_code}"
         return PostResult(response.status_code, error, False, _ms(started))
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from aptmagic.observability.counter import RequestCounter
+from aptmagic.api.deps import Provided
 from aptmagic.assets.service import AssetService
+from aptmagic.auth.deps import PlanSetter
 from aptmagic.auth.service import AuthService
 from aptmagic.config import Settings
 from aptmagic.migrations import migrate
@@ -21,19 +25,23 @@ from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
 from aptmagic.kit.blocklist import Blocklist, load_blocklist
 from aptmagic.moderation.service import ModerationService
+from aptmagic.observability.jobs import JobObserver
 from aptmagic.observability.metrics import Metrics
 from aptmagic.wiring.observability import Observability, build_observability
 from aptmagic.queue.base import JobQueue
 from aptmagic.wiring.queue import create_queue
 from aptmagic.jobs.dispatch import DispatchSweeper
+from aptmagic.jobs.hooks import SubmitObserver
 from aptmagic.shared_state.ratelimit import RateLimiter
 from aptmagic.quotas.service import QuotaService
-from aptmagic.wiring.shared_state import SharedState, build_shared_state
+from aptmagic.shared_state.state import SharedState
+from aptmagic.wiring.shared_state import build_shared_state
 from aptmagic.social.service import SocialService
 from aptmagic.storage.base import BlobStore
 from aptmagic.wiring.storage import create_blob_store, prepare_blob_store
 from aptmagic.uploads.service import UploadService
 from aptmagic.uploads.sweeper import UploadSweeper
+from aptmagic.webhooks.service import WebhookService
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,25 @@ class Services:
     moderation: ModerationService
     shared: SharedState | None = None
     dispatch: DispatchSweeper | None = None  # re-dispatch sweep of a broker queue
+
+    def provided(self) -> Provided:
+        """What routes and middleware may ask for, each by its type (see ``aptmagic.api.deps``)."""
+        provided = Provided()
+        items: list[tuple[type[Any], Any]] = [
+            (Settings, self.settings), (sessionmaker, self.session_factory), (Engine, self.engine),
+            (BlobStore, self.store), (ModelRegistry, self.registry), (ModelCache, self.models),
+            (JobEventBus, self.events), (JobQueue, self.queue), (AssetService, self.assets), (JobService, self.jobs),
+            (JobRunner, self.runner), (UploadService, self.uploads), (AuthService, self.auth),
+            (QuotaService, self.quotas), (PlanSetter, self.quotas), (RateLimiter, self.limiter),
+            (SocialService, self.social),
+            (ModerationService, self.moderation), (JobObserver, self.observability.jobs),
+            (SubmitObserver, self.observability.jobs),
+            (WebhookService, self.observability.webhooks), (RequestCounter, self.observability.requests),
+            (SharedState, self.shared), (DispatchSweeper, self.dispatch),
+        ]  # fmt: skip
+        for kind, value in items:
+            provided.add(kind, value)
+        return provided
 
     def start(self) -> None:
         if self.settings.auto_migrate:

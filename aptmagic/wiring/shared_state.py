@@ -4,37 +4,16 @@ from ``Settings.redis_url``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import redis
 
-from aptmagic.shared_state.throttle import LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle
+from aptmagic.shared_state.throttle import MemoryLoginThrottle, RedisLoginThrottle
 from aptmagic.config import Settings
-from aptmagic.shared_state.results import MemoryResultCache, RedisResultCache, ResultCache
-from aptmagic.shared_state.cancels import CancelSignals, MemoryCancelSignals, RedisCancelSignals
-from aptmagic.shared_state.events import JobEventBus, MemoryJobEventBus, RedisJobEventBus
-from aptmagic.shared_state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from aptmagic.shared_state.results import MemoryResultCache, RedisResultCache
+from aptmagic.shared_state.cancels import MemoryCancelSignals, RedisCancelSignals
+from aptmagic.shared_state.events import MemoryJobEventBus, RedisJobEventBus
+from aptmagic.shared_state.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from aptmagic.shared_state.redis import create_redis
-
-
-@dataclass
-class SharedState:
-    results: ResultCache
-    limiter: RateLimiter
-    throttle: LoginThrottle
-    events: JobEventBus
-    cancels: CancelSignals
-    client: redis.Redis | None = None
-
-    def check(self) -> None:
-        """Raise if Redis is configured and cannot be reached."""
-        if self.client is not None:
-            self.client.ping()
-
-    def close(self) -> None:
-        self.events.close()
-        if self.client is not None:
-            self.client.close()
+from aptmagic.shared_state.state import SharedState
 
 
 def build_shared_state(settings: Settings) -> SharedState:

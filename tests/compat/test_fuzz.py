@@ -9,7 +9,7 @@ the one 5xx allowed here, and it means the input passed every check."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 
 from aptmagic.app import create_app
-from aptmagic.compat.a1111.endpoints import get_a1111
-from aptmagic.compat.a1111.service import A1111Service
-from aptmagic.compat.jobs import CompatJobs
-from aptmagic.compat.links import LinkSigner
-from aptmagic.compat.openai.endpoints import get_openai
-from aptmagic.compat.openai.service import OpenAIService
+from aptmagic.compat.deps import wait_seconds
 from aptmagic.config import Settings
-from aptmagic.api.deps import ServicesDep
 from tests.conftest import LiveServer, start_server
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
@@ -47,19 +41,7 @@ def fuzz_live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
     from tests.jobs.conftest import shared_settings
 
     server = start_server(shared_settings(tmp_path_factory.mktemp("fuzz"), models_dir, worker_concurrency=0))
-
-    def jobs(services: ServicesDep) -> CompatJobs:
-        return CompatJobs(services, wait_seconds=WAIT_SECONDS)
-
-    overrides: dict[Callable[..., Any], Callable[..., Any]] = {
-        get_openai: lambda services: OpenAIService(
-            jobs(services), LinkSigner(services.settings.secret_key.get_secret_value())
-        ),
-        get_a1111: lambda services: A1111Service(jobs(services)),
-    }
-    for original, quick in overrides.items():
-        quick.__annotations__["services"] = ServicesDep
-        server.app.dependency_overrides[original] = quick
+    server.app.dependency_overrides[wait_seconds] = lambda: WAIT_SECONDS
     yield server
     server.stop()
 

@@ -12,13 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from aptmagic.compat.deps import wait_seconds
 from aptmagic.compat.errors import Forbidden
-from aptmagic.compat.jobs import CompatJobs
 from aptmagic.compat.links import LinkSigner
-from aptmagic.compat.openai.endpoints import get_openai
-from aptmagic.compat.openai.service import OpenAIService
 from aptmagic.config import Settings
-from aptmagic.api.deps import ServicesDep
 from tests.compat.conftest import assert_openai_error, png_bytes
 from tests.conftest import LiveServer, create_account, start_server
 
@@ -199,13 +196,7 @@ def test_rate_limits_apply_with_retry_after(limited: LiveServer) -> None:
 @pytest.fixture
 def idle(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
     server = start_server(make_settings(worker_concurrency=0))
-
-    def quick(services: ServicesDep) -> OpenAIService:
-        return OpenAIService(
-            CompatJobs(services, wait_seconds=0.5), LinkSigner(services.settings.secret_key.get_secret_value())
-        )
-
-    server.app.dependency_overrides[get_openai] = quick
+    server.app.dependency_overrides[wait_seconds] = lambda: 0.5
     yield server
     server.stop()
 
@@ -222,13 +213,7 @@ def test_a_job_that_does_not_finish_in_time_is_canceled(idle: LiveServer) -> Non
 def patient_idle(make_settings: Callable[..., Settings]) -> Iterator[LiveServer]:
     """No worker, and the routes would wait a long time: only a client that leaves ends the wait."""
     server = start_server(make_settings(worker_concurrency=0))
-
-    def patient(services: ServicesDep) -> OpenAIService:
-        return OpenAIService(
-            CompatJobs(services, wait_seconds=60), LinkSigner(services.settings.secret_key.get_secret_value())
-        )
-
-    server.app.dependency_overrides[get_openai] = patient
+    server.app.dependency_overrides[wait_seconds] = lambda: 60
     yield server
     server.stop()
 

@@ -3,6 +3,8 @@ model in use."""
 
 from __future__ import annotations
 
+import logging
+
 import threading
 import time
 from typing import Any
@@ -146,6 +148,7 @@ def test_within_budget_nothing_is_evicted() -> None:
 
 
 def test_a_model_in_use_is_never_evicted(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="aptmagic.inference.cache")
     factory = Factory({"a": 60, "b": 60, "c": 60})
     cache = ModelCache(100, factory)
     with cache.use(spec("a")) as busy:

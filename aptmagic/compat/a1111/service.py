@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from aptmagic.auth.principal import Principal
 from aptmagic.compat.a1111.schemas import (
@@ -26,9 +27,11 @@ from aptmagic.compat.a1111.schemas import (
 )
 from aptmagic.compat.errors import Unprocessable
 from aptmagic.compat.jobs import CompatJobs
-from aptmagic.kit.errors import InvalidRequest
+from aptmagic.inference.registry import ModelRegistry
 from aptmagic.jobs.repository import JobFilters
 from aptmagic.jobs.schemas import JobRead
+from aptmagic.jobs.service import JobService
+from aptmagic.kit.errors import InvalidRequest
 
 NAMES = {
     "num_images": "batch_size",
@@ -42,8 +45,10 @@ DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
 
 class A1111Service:
-    def __init__(self, jobs: CompatJobs) -> None:
+    def __init__(self, jobs: CompatJobs, registry: ModelRegistry, job_service: JobService) -> None:
         self.jobs = jobs
+        self.registry = registry
+        self.job_service = job_service
 
     # generation
 
@@ -104,12 +109,10 @@ class A1111Service:
 
     # state
 
-    def progress(self, principal: Principal) -> ProgressResponse:
-        services = self.jobs.services
-        with services.session_factory() as session:
-            running, _ = services.jobs.page(session, JobFilters(status="running", owner_id=principal.user_id), None, 1)
-            queued, _ = services.jobs.page(session, JobFilters(status="queued", owner_id=principal.user_id), None, 100)
-            current = JobRead.of(running[0]) if running else None
+    def progress(self, session: Session, principal: Principal) -> ProgressResponse:
+        running, _ = self.job_service.page(session, JobFilters(status="running", owner_id=principal.user_id), None, 1)
+        queued, _ = self.job_service.page(session, JobFilters(status="queued", owner_id=principal.user_id), None, 100)
+        current = JobRead.of(running[0]) if running else None
         if current is None:
             return ProgressResponse(progress=0.0, eta_relative=0.0, state=ProgressState(job_count=len(queued)))
         step, total = current.progress.step, current.progress.total
@@ -122,11 +125,11 @@ class A1111Service:
         return ProgressResponse(progress=round(fraction, 4), eta_relative=round(eta, 3), state=state)
 
     def sd_models(self) -> list[SDModel]:
-        specs = [spec for spec in self.jobs.services.registry.all() if spec.serves("text-to-image")]
+        specs = [spec for spec in self.registry.all() if spec.serves("text-to-image")]
         return [SDModel(title=f"{s.id} [{s.version}]", model_name=s.id, filename=s.source) for s in specs]
 
     def options(self) -> dict[str, Any]:
-        spec = self.jobs.services.registry.default_for("text-to-image")
+        spec = self.registry.default_for("text-to-image")
         return {
             "sd_model_checkpoint": f"{spec.id} [{spec.version}]",
             "sd_checkpoint_hash": None,

@@ -34,10 +34,10 @@ from aptmagic.compat.openai.schemas import (
     VerboseTranscription,
     chunk,
 )
-from aptmagic.kit.errors import AppError
-from aptmagic.inference.registry import UnknownModel
-from aptmagic.shared_state.events import JobEvent
+from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.jobs.schemas import JobRead
+from aptmagic.kit.errors import AppError
+from aptmagic.shared_state.events import JobEvent
 
 # OpenAI's own model names, answered by the task's default model so that tools
 # that hard-code them work unchanged. Any other name must be a registry id.
@@ -48,16 +48,17 @@ IMAGE_NAMES = {"width": "size", "height": "size", "num_images": "n", "num_variat
 
 
 class OpenAIService:
-    def __init__(self, jobs: CompatJobs, signer: LinkSigner) -> None:
+    def __init__(self, jobs: CompatJobs, registry: ModelRegistry, signer: LinkSigner) -> None:
         self.jobs = jobs
+        self.registry = registry
         self.signer = signer
 
     def models(self) -> ModelList:
-        return ModelList(data=[ModelCard(id=spec.id) for spec in self.jobs.services.registry.all()])
+        return ModelList(data=[ModelCard(id=spec.id) for spec in self.registry.all()])
 
     def model(self, model_id: str) -> ModelCard:
         try:
-            return ModelCard(id=self.jobs.services.registry.get(model_id).id)
+            return ModelCard(id=self.registry.get(model_id).id)
         except UnknownModel:
             raise ModelNotFound(f"The model '{model_id}' does not exist", param="model") from None
 
