@@ -50,7 +50,9 @@ def serve(
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     configure_logging(settings.log_level)
     console.print(f"aptmagic on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", highlight=False)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5
+    )
 
 
 @app.command()
@@ -78,7 +80,9 @@ def api(
         uvicorn.run("aptmagic.app:create_app", factory=True, workers=workers, host=settings.host, port=settings.port,
                     log_config=None, timeout_graceful_shutdown=5)  # fmt: skip
         return
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5
+    )
 
 
 @app.command()
@@ -110,8 +114,8 @@ def worker(
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Apply database migrations up to the newest."""
-    from aptmagic.migrations import migrate as db_migrate
     from aptmagic.db.session import create_db_engine
+    from aptmagic.migrations import migrate as db_migrate
 
     settings = _settings(data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -138,9 +142,9 @@ def user_create(
 
     from aptmagic.auth.models import Role
     from aptmagic.auth.service import AuthService
+    from aptmagic.db.session import create_db_engine, create_session_factory
     from aptmagic.kit.errors import AppError
     from aptmagic.migrations import migrate as db_migrate
-    from aptmagic.db.session import create_db_engine, create_session_factory
 
     password = os.environ.get("APTMAGIC_NEW_USER_PASSWORD")
     if password_stdin:
@@ -166,7 +170,9 @@ def user_create(
     finally:
         engine.dispose()
     on_plan = plan or f"{settings.default_plan} (default)"
-    console.print(f"created {'admin' if admin else 'user'} {username.lower()} ({user_id}) on plan {on_plan}", highlight=False)
+    console.print(
+        f"created {'admin' if admin else 'user'} {username.lower()} ({user_id}) on plan {on_plan}", highlight=False
+    )
 
 
 @models_app.command("list")

@@ -47,9 +47,7 @@ class Settings(BaseSettings):
         "development", description="development, test or production. Production refuses unsafe settings."
     )
     data_dir: Path = Field(default_factory=_default_data_dir, description="Folder for the database, blobs and models.")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL. Default: a SQLite file (WAL mode) in data_dir."
-    )
+    database_url: str | None = Field(None, description="SQLAlchemy URL. Default: a SQLite file (WAL mode) in data_dir.")
     storage_backend: Literal["local", "s3"] = Field("local", description="Blob store backend: local or s3.")
     storage_dir: Path | None = Field(None, description="Folder of the local blob store. Default: data_dir/blobs.")
     queue_backend: Literal["inprocess", "celery"] = Field(
@@ -120,9 +118,13 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(2, ge=2, description="argon2id iterations.")
     password_hash_parallelism: int = Field(1, ge=1, le=16, description="argon2id lanes.")
     login_max_failures: int = Field(5, ge=1, description="Failed log-ins per account before it is slowed down.")
-    login_max_failures_per_ip: int = Field(20, ge=1, description="Failed log-ins per client address before it is slowed down.")
+    login_max_failures_per_ip: int = Field(
+        20, ge=1, description="Failed log-ins per client address before it is slowed down."
+    )
     login_failure_window_seconds: float = Field(900.0, gt=0, description="Window in which failed log-ins are counted.")
-    login_lockout_seconds: float = Field(30.0, gt=0, description="First wait after too many failures; doubles after each further one.")
+    login_lockout_seconds: float = Field(
+        30.0, gt=0, description="First wait after too many failures; doubles after each further one."
+    )
     request_max_bytes: int = Field(
         1024**2,
         ge=1,
@@ -168,7 +170,9 @@ class Settings(BaseSettings):
     rate_limit_ip_burst: int = Field(120, ge=1, description="API requests a client address may send at once.")
     # Observability, alerts and job webhooks (aptmagic/observability, aptmagic/alerts, aptmagic/webhooks)
     metrics_port: int | None = Field(
-        None, ge=1, le=65535,
+        None,
+        ge=1,
+        le=65535,
         description="Also serve Prometheus metrics, without authentication, on this port (bind it to a private "
         "address with metrics_host). Unset: only the admin-protected /metrics of the app.",
     )
@@ -177,7 +181,9 @@ class Settings(BaseSettings):
         10_000, ge=1, description="API requests in one UTC day above which one alert goes out per channel that day."
     )
     alert_request_flush_seconds: float = Field(
-        1.0, ge=0, description="Seconds between writes of the per-process API request count to the database; "
+        1.0,
+        ge=0,
+        description="Seconds between writes of the per-process API request count to the database; "
         "0 writes on every request.",
     )
     alert_check_interval_seconds: float = Field(
@@ -187,7 +193,9 @@ class Settings(BaseSettings):
         0.5, gt=0, le=1, description="Share of failed jobs in the window above which an alert goes out."
     )
     alert_job_failure_window_seconds: float = Field(3600.0, gt=0, description="Window of the job failure rate.")
-    alert_job_failure_min_jobs: int = Field(20, ge=1, description="Fewest finished jobs in the window to judge the rate.")
+    alert_job_failure_min_jobs: int = Field(
+        20, ge=1, description="Fewest finished jobs in the window to judge the rate."
+    )
     alert_queue_depth: int = Field(1000, ge=1, description="Queued jobs above which an alert goes out.")
     alert_repeat_seconds: float = Field(
         3600.0, gt=0, description="Least seconds between two failure-rate (or two queue-depth) alerts."
@@ -210,7 +218,8 @@ class Settings(BaseSettings):
     alert_sns_region: str | None = Field(None, description="Region of the SNS topic (default: from the ARN).")
     alert_sns_endpoint_url: str | None = Field(None, description="SNS endpoint override (e.g. a local emulator).")
     webhook_secret: SecretStr | None = Field(
-        None, description="Secret that signs job and alert webhooks (one for the whole server). "
+        None,
+        description="Secret that signs job and alert webhooks (one for the whole server). "
         "Default: derived from secret_key.",
     )
     webhook_allowlist: Annotated[list[str], NoDecode] = Field(
@@ -239,8 +248,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(None, description="Endpoint of an S3-compatible service (MinIO, moto, ...).")
     s3_path_style: bool = Field(False, description="Path-style addressing (most S3-compatible services need it).")
     s3_public_endpoint_url: str | None = Field(
-        None, description="Endpoint that presigned URLs name, when clients reach S3 by another address than "
-        "aptmagic does (e.g. http://minio:9000 inside, https://s3.example.com outside). Default: s3_endpoint_url."
+        None,
+        description="Endpoint that presigned URLs name, when clients reach S3 by another address than "
+        "aptmagic does (e.g. http://minio:9000 inside, https://s3.example.com outside). Default: s3_endpoint_url.",
     )
     s3_sse: Literal["AES256", "aws:kms"] | None = Field(None, description="Server-side encryption of every object.")
     s3_sse_kms_key_id: str | None = Field(None, description="KMS key id for s3_sse aws:kms; unset: the bucket's key.")
@@ -262,8 +272,9 @@ class Settings(BaseSettings):
     s3_read_timeout_seconds: float = Field(30.0, gt=0, description="S3 read timeout.")
     s3_max_attempts: int = Field(3, ge=1, le=10, description="S3 attempts per call (botocore standard retries).")
     redis_url: str | None = Field(
-        None, description="Redis for the result cache, rate limits, log-in throttling, job events and cancels "
-        "shared by every process; unset: kept in this process."
+        None,
+        description="Redis for the result cache, rate limits, log-in throttling, job events and cancels "
+        "shared by every process; unset: kept in this process.",
     )
     redis_prefix: str = Field("aptmagic:", max_length=64, description="Prefix of every Redis key and channel.")
     redis_timeout_seconds: float = Field(2.0, gt=0, description="Redis connect and socket timeout.")
@@ -279,18 +290,24 @@ class Settings(BaseSettings):
     sqs_region: str | None = Field(None, description="AWS region of the SQS queues (broker_url sqs://).")
     sqs_endpoint_url: str | None = Field(None, description="Endpoint of an SQS-compatible service (e.g. moto).")
     broker_visibility_timeout_seconds: int = Field(
-        7200, ge=10, le=12 * 3600,
+        7200,
+        ge=10,
+        le=12 * 3600,
         description="Seconds before the broker hands an unacknowledged job to another worker; longer than the "
         "longest job (SQS allows at most 12 h). A live lease still keeps a second worker from running it.",
     )
     broker_connect_timeout_seconds: float = Field(3.0, gt=0, description="Broker connect and socket timeout.")
     lease_seconds: float = Field(
-        60.0, gt=0, description="A running job's lease; renewed every third of it. An expired lease means "
-        "the worker died: the job may be claimed again (counting an attempt)."
+        60.0,
+        gt=0,
+        description="A running job's lease; renewed every third of it. An expired lease means "
+        "the worker died: the job may be claimed again (counting an attempt).",
     )
     redispatch_after_seconds: float = Field(
-        300.0, gt=0, description="A queued job not started this long after it was queued is sent to the broker "
-        "again (a lost message, a broker restart); a duplicate delivery is dropped at claim."
+        300.0,
+        gt=0,
+        description="A queued job not started this long after it was queued is sent to the broker "
+        "again (a lost message, a broker restart); a duplicate delivery is dropped at claim.",
     )
     redispatch_interval_seconds: float = Field(
         30.0, ge=0, description="Seconds between re-dispatch sweeps (Celery backend); 0 turns them off."
@@ -385,8 +402,9 @@ class Settings(BaseSettings):
         for address in self.alert_email_to:
             if "@" not in address or any(ch.isspace() for ch in address):
                 raise ValueError(f"alert_email_to: {address!r} is not an email address")
-        if self.alert_sns_topic_arn and not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}",
-                                                         self.alert_sns_topic_arn):
+        if self.alert_sns_topic_arn and not re.fullmatch(
+            r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}", self.alert_sns_topic_arn
+        ):
             raise ValueError(f"alert_sns_topic_arn: {self.alert_sns_topic_arn!r} is not an SNS topic ARN")
         return self
 

@@ -19,8 +19,8 @@ from typing import Any
 from celery import signals
 
 from aptmagic.config import Settings
-from aptmagic.wiring.services import Services, build_services
 from aptmagic.queue.celery import CeleryQueue
+from aptmagic.wiring.services import Services, build_services
 
 log = logging.getLogger(__name__)
 HARD_EXIT_GRACE_SECONDS = 30.0

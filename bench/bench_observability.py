@@ -55,7 +55,9 @@ async def main(requests: int, rounds: int) -> None:
         bare.append(await _per_request_us(_app, app, requests))
         full.append(await _per_request_us(wrapped, app, requests))
     b, f = statistics.median(bare), statistics.median(full)
-    print(f"bare {b:.1f} us/request, with the middleware {f:.1f} us/request, overhead {f - b:.1f} us (median of {rounds})")
+    print(
+        f"bare {b:.1f} us/request, with the middleware {f:.1f} us/request, overhead {f - b:.1f} us (median of {rounds})"
+    )
 
 
 if __name__ == "__main__":

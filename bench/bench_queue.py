@@ -296,7 +296,12 @@ def whole_path(kind: str, pg: Any, redis_url: str, root: Path, jobs: int, client
         submit_seconds = asyncio.run(submit_all(url, jobs, clients, 0))
         ended = wait_done(database_url, warmup + jobs)
         wall = ended - began
-        return {"jobs": jobs, "wall_s": wall, "jobs_per_second": jobs / wall, "submits_per_second": jobs / submit_seconds}
+        return {
+            "jobs": jobs,
+            "wall_s": wall,
+            "jobs_per_second": jobs / wall,
+            "submits_per_second": jobs / submit_seconds,
+        }
     finally:
         for process in processes:
             process.terminate()
@@ -353,8 +358,10 @@ def main() -> None:
     path = results["path_celery"]["jobs_per_second"]
     verdict = "meets" if path >= TARGET_JOBS_PER_SECOND else "misses"
     print(f"\nwhole path (celery): {path:.1f} jobs/s, {verdict} the {TARGET_JOBS_PER_SECOND:.0f} jobs/s target")
-    print(f"dispatch: in-process/celery throughput ratio {results['dispatch']['ratio_throughput_inprocess_over_celery']:.1f}, "
-          f"celery/in-process p50 latency ratio {results['dispatch']['ratio_p50_latency_celery_over_inprocess']:.1f}")
+    print(
+        f"dispatch: in-process/celery throughput ratio {results['dispatch']['ratio_throughput_inprocess_over_celery']:.1f}, "
+        f"celery/in-process p50 latency ratio {results['dispatch']['ratio_p50_latency_celery_over_inprocess']:.1f}"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from aptmagic.shared_state.results import MemoryResultCache, RedisResultCache
 from aptmagic.shared_state.cancels import MemoryCancelSignals, RedisCancelSignals
 from aptmagic.shared_state.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from aptmagic.shared_state.redis import create_redis
+from aptmagic.shared_state.results import MemoryResultCache, RedisResultCache
 from aptmagic.storage.local import LocalBlobStore
 from aptmagic.storage.s3 import S3BlobStore
 from tests.support.services import MotoServer, RedisServer
@@ -82,8 +82,14 @@ def main() -> None:
             "result cache get, Redis": (lambda i: redis_cache.get("owner:key"), args.calls),
             "cancel check, memory": (lambda i: memory_cancel.is_requested("job"), args.calls),
             "cancel check, Redis": (lambda i: redis_cancel.is_requested("job"), args.calls),
-            f"put {args.blob_kib} KiB, local": (lambda i: local.put(f"b/{i}", blob, "application/octet-stream"), args.blob_calls),
-            f"put {args.blob_kib} KiB, S3 (moto)": (lambda i: remote.put(f"b/{i}", blob, "application/octet-stream"), args.blob_calls),
+            f"put {args.blob_kib} KiB, local": (
+                lambda i: local.put(f"b/{i}", blob, "application/octet-stream"),
+                args.blob_calls,
+            ),
+            f"put {args.blob_kib} KiB, S3 (moto)": (
+                lambda i: remote.put(f"b/{i}", blob, "application/octet-stream"),
+                args.blob_calls,
+            ),
             f"get {args.blob_kib} KiB, local": (lambda i: local.read(f"b/{i % args.blob_calls}"), args.blob_calls),
             f"get {args.blob_kib} KiB, S3 (moto)": (lambda i: remote.read(f"b/{i % args.blob_calls}"), args.blob_calls),
         }

@@ -68,10 +68,22 @@ def sample_wav(seconds: float = 3.0, rate: int = 16000) -> bytes:
 def task_cases(sources: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         ("text-to-image", "tiny-sd", {"prompt": "a lighthouse", "width": 64, "height": 64, "steps": 4}),
-        ("image-to-image", "tiny-sd", {"source": sources["png"], "prompt": "as ink", "strength": 0.5, "steps": 4, "num_variations": 1}),
+        (
+            "image-to-image",
+            "tiny-sd",
+            {"source": sources["png"], "prompt": "as ink", "strength": 0.5, "steps": 4, "num_variations": 1},
+        ),
         ("caption", "tiny-caption", {"source": sources["png"], "tone": "playful", "length": "short"}),
-        ("text", "tiny-llm", {"messages": [{"role": "user", "content": "Write a haiku about rain."}], "max_tokens": 32}),
-        ("summarize", "tiny-llm", {"text": "Rain fell on the town all night. " * 20, "length": "short", "max_tokens": 32}),
+        (
+            "text",
+            "tiny-llm",
+            {"messages": [{"role": "user", "content": "Write a haiku about rain."}], "max_tokens": 32},
+        ),
+        (
+            "summarize",
+            "tiny-llm",
+            {"text": "Rain fell on the town all night. " * 20, "length": "short", "max_tokens": 32},
+        ),
         ("transcribe", "tiny-whisper", {"source": sources["wav"]}),
     ]
 
@@ -85,11 +97,19 @@ def free_port() -> int:
 def start_server(data_dir: Path, models_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     # Loopback only: the job path is measured without sign-in, plan quotas or rate limits.
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "APTMAGIC_MODELS_DIR": str(models_dir),
-           "APTMAGIC_ENVIRONMENT": "test", "APTMAGIC_AUTH_REQUIRED": "false"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "APTMAGIC_MODELS_DIR": str(models_dir),
+        "APTMAGIC_ENVIRONMENT": "test",
+        "APTMAGIC_AUTH_REQUIRED": "false",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "aptmagic", "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(data_dir / "server.log", "wb"),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(data_dir / "server.log", "wb"),  # noqa: SIM115  (the server process keeps it)
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -163,13 +183,19 @@ def main() -> None:
         with httpx.Client(base_url=url, timeout=120) as client:
             png, wav = sample_png(), sample_wav()
             sources = {
-                "png": client.post("/api/v1/uploads", files={"file": ("a.png", png, "image/png")}).raise_for_status().json()["id"],
-                "wav": client.post("/api/v1/uploads", files={"file": ("a.wav", wav, "audio/wav")}).raise_for_status().json()["id"],
+                "png": client.post("/api/v1/uploads", files={"file": ("a.png", png, "image/png")})
+                .raise_for_status()
+                .json()["id"],
+                "wav": client.post("/api/v1/uploads", files={"file": ("a.wav", wav, "audio/wav")})
+                .raise_for_status()
+                .json()["id"],
             }
-            bare = Bare(models_dir, {sources["png"]: (png, "image/png", "image"), sources["wav"]: (wav, "audio/wav", "audio")})
+            bare = Bare(
+                models_dir, {sources["png"]: (png, "image/png", "image"), sources["wav"]: (wav, "audio/wav", "audio")}
+            )
             seed = 1000
             for task, model, params in task_cases(sources):
-                for warm in range(2):  # load both sides' models, first calls
+                for _warm in range(2):  # load both sides' models, first calls
                     api_job(client, task, model, {**params, "seed": seed})
                     bare.run(task, model, params, seed)
                     seed += 1
@@ -185,13 +211,18 @@ def main() -> None:
                     api_ms.append(elapsed)
                     timings = job["timings"]
                     server_ms.append(timings["run_ms"] + timings["queue_wait_ms"] - timings["inference_ms"])
-                rows.append({
-                    "task": task, "model": model, "jobs": args.jobs,
-                    "bare_p50_ms": round(pct(bare_ms, 50), 1), "api_p50_ms": round(pct(api_ms, 50), 1),
-                    "overhead_p50_ms": round(pct(api_ms, 50) - pct(bare_ms, 50), 1),
-                    "server_overhead_p50_ms": round(pct(server_ms, 50), 1),
-                    "ratio": round(pct(bare_ms, 50) / pct(api_ms, 50), 3),
-                })
+                rows.append(
+                    {
+                        "task": task,
+                        "model": model,
+                        "jobs": args.jobs,
+                        "bare_p50_ms": round(pct(bare_ms, 50), 1),
+                        "api_p50_ms": round(pct(api_ms, 50), 1),
+                        "overhead_p50_ms": round(pct(api_ms, 50) - pct(bare_ms, 50), 1),
+                        "server_overhead_p50_ms": round(pct(server_ms, 50), 1),
+                        "ratio": round(pct(bare_ms, 50) / pct(api_ms, 50), 3),
+                    }
+                )
     finally:
         proc.terminate()
         proc.wait(30)
@@ -200,10 +231,13 @@ def main() -> None:
         return
     print(f"{'task':<15}{'model':<14}{'bare p50':>10}{'API p50':>10}{'overhead':>10}{'server':>9}{'bare/API':>10}")
     for r in rows:
-        print(f"{r['task']:<15}{r['model']:<14}{r['bare_p50_ms']:>10}{r['api_p50_ms']:>10}"
-              f"{r['overhead_p50_ms']:>10}{r['server_overhead_p50_ms']:>9}{r['ratio']:>10}")
-    print("ms; overhead = API p50 - bare p50 (client's view); "
-          "server = queue wait + run - model time (from the job JSON)")
+        print(
+            f"{r['task']:<15}{r['model']:<14}{r['bare_p50_ms']:>10}{r['api_p50_ms']:>10}"
+            f"{r['overhead_p50_ms']:>10}{r['server_overhead_p50_ms']:>9}{r['ratio']:>10}"
+        )
+    print(
+        "ms; overhead = API p50 - bare p50 (client's view); server = queue wait + run - model time (from the job JSON)"
+    )
 
 
 if __name__ == "__main__":

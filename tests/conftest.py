@@ -29,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
     add_backend_options(parser)
 
+
 TERMINAL = {"succeeded", "failed", "canceled"}
 
 
@@ -46,7 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Plans and rate limits have their own tests (tests/quotas), which set them explicitly; every
     # other test's settings (made here or in a module of its own) get these from the environment.
     os.environ.update(
-        APTMAGIC_DEFAULT_PLAN="unlimited", APTMAGIC_RATE_LIMIT_USER_PER_SECOND="0", APTMAGIC_RATE_LIMIT_IP_PER_SECOND="0"
+        APTMAGIC_DEFAULT_PLAN="unlimited",
+        APTMAGIC_RATE_LIMIT_USER_PER_SECOND="0",
+        APTMAGIC_RATE_LIMIT_IP_PER_SECOND="0",
     )
 
 

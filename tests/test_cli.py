@@ -12,8 +12,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from aptmagic import cli
-from aptmagic.migrations import migrate as db_migrate
 from aptmagic.db.session import create_db_engine
+from aptmagic.migrations import migrate as db_migrate
 
 runner = CliRunner()
 

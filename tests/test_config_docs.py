@@ -7,9 +7,7 @@ from pathlib import Path
 from aptmagic.config import Settings
 from aptmagic.config_docs import DEFAULT_OUTPUT, main, render_configuration_markdown
 
-ROOT = next(
-    p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()
-)
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 PAGE = ROOT / DEFAULT_OUTPUT
 
 
@@ -21,11 +19,7 @@ def test_the_configuration_page_matches_settings() -> None:
 
 def test_every_setting_and_its_variable_is_on_the_page() -> None:
     text = PAGE.read_text(encoding="utf-8")
-    missing = [
-        name
-        for name in Settings.model_fields
-        if f"| `{name}` | `APTMAGIC_{name.upper()}` |" not in text
-    ]
+    missing = [name for name in Settings.model_fields if f"| `{name}` | `APTMAGIC_{name.upper()}` |" not in text]
     assert not missing, f"settings missing from {DEFAULT_OUTPUT}: {missing}"
 
 

@@ -87,4 +87,4 @@ async def get_session(factory: SessionFactoryDep) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-StoreDep = Annotated[BlobStore, Depends(provider(BlobStore))]  # type: ignore[type-abstract]
+StoreDep = Annotated[BlobStore, Depends(provider(BlobStore))]

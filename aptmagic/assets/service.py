@@ -13,8 +13,8 @@ from aptmagic.assets.images import encode_png
 from aptmagic.assets.models import Asset
 from aptmagic.assets.repository import AssetRepository
 from aptmagic.auth.principal import Principal
-from aptmagic.kit.errors import AppError, Conflict, InvalidRequest, NotFound
 from aptmagic.db.base import new_id, utcnow
+from aptmagic.kit.errors import AppError, Conflict, InvalidRequest, NotFound
 from aptmagic.storage.base import BlobNotFound, BlobStore, BlobVersion, PresigningBlobStore, VersionedBlobStore
 
 
@@ -71,7 +71,9 @@ class AssetService:
         if asset.expires_at is not None and asset.expires_at <= utcnow():
             raise NotFound(f"upload {asset_id!r} has expired; upload the file again")
         if asset.media_kind not in kinds:
-            raise InvalidRequest.field(loc, f"asset {asset_id!r} is {asset.media_kind or 'unknown'}; expected {' or '.join(kinds)}")
+            raise InvalidRequest.field(
+                loc, f"asset {asset_id!r} is {asset.media_kind or 'unknown'}; expected {' or '.join(kinds)}"
+            )
         asset.expires_at = None
         return asset
 

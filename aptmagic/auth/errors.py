@@ -9,7 +9,9 @@ class Unauthorized(AppError):
     status_code = 401
     code = "unauthorized"
 
-    def __init__(self, message: str = "authentication required: sign in or send an API key as 'Authorization: Bearer <key>'") -> None:
+    def __init__(
+        self, message: str = "authentication required: sign in or send an API key as 'Authorization: Bearer <key>'"
+    ) -> None:
         super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="aptmagic"'})
 
 

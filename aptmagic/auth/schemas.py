@@ -16,7 +16,9 @@ class SignupBody(BaseModel):
 
     email: str = Field(max_length=254)
     username: str = Field(max_length=64)
-    password: str = Field(max_length=MAX_PASSWORD_CHARS, description="At least the minimum length; not a common password.")
+    password: str = Field(
+        max_length=MAX_PASSWORD_CHARS, description="At least the minimum length; not a common password."
+    )
 
 
 class LoginBody(BaseModel):
@@ -52,7 +54,9 @@ class UserRead(BaseModel):
 
 class SessionRead(BaseModel):
     user: UserRead
-    csrf_token: str | None = Field(description="Send as X-CSRF-Token with every state-changing request of this session.")
+    csrf_token: str | None = Field(
+        description="Send as X-CSRF-Token with every state-changing request of this session."
+    )
 
 
 class KeyCreate(BaseModel):

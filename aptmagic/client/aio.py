@@ -117,7 +117,7 @@ class AsyncClient:
         job = await self.submit(task, params, model=model)
         return await self.wait(job, timeout=timeout, on_progress=on_progress)
 
-    async def result(self, job_id: str, format: str = "txt") -> str:  # noqa: A002
+    async def result(self, job_id: str, format: str = "txt") -> str:
         return (await self._request("GET", f"{API}/jobs/{job_id}/result", params={"format": format})).text
 
     # files

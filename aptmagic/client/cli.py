@@ -232,7 +232,7 @@ def _stdin_lines() -> Iterator[str]:
 
 def transcribe(
     file: ExistingFile,
-    format: Annotated[str, typer.Option("--format", "-f", help="txt, srt, vtt or json.")] = "txt",  # noqa: A002
+    format: Annotated[str, typer.Option("--format", "-f", help="txt, srt, vtt or json.")] = "txt",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here instead of standard output.")
     ] = None,

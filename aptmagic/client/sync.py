@@ -120,7 +120,7 @@ class Client:
         """Submit and wait: the succeeded job."""
         return self.wait(self.submit(task, params, model=model), timeout=timeout, on_progress=on_progress)
 
-    def result(self, job_id: str, format: str = "txt") -> str:  # noqa: A002
+    def result(self, job_id: str, format: str = "txt") -> str:
         """A text result as a file's content: txt, srt, vtt or json."""
         return self._request("GET", f"{API}/jobs/{job_id}/result", params={"format": format}).text
 

@@ -62,7 +62,9 @@ class InvalidRequest(AppError):
         return cls(f"{where}: {message}", details=[{"loc": loc, "msg": message, "type": type_}])
 
 
-def error_json(status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_json(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 

@@ -39,7 +39,11 @@ class Report(IdMixin, TimestampMixin, Base):
         Index("ix_post_reports_status_created", "status", "created_at", "id"),
         # At most one open report per user and post, even under concurrent requests.
         Index(
-            "uq_post_reports_open", "post_id", "reporter_id", unique=True,
-            sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'"),
+            "uq_post_reports_open",
+            "post_id",
+            "reporter_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
         ),
     )

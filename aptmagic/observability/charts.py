@@ -35,13 +35,19 @@ def _frame(title_id: str, title: str, body: list[str], top: float, width: int = 
     grid = []
     for i in range(5):
         y = TOP + plot_h * i / 4
-        grid.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{width - RIGHT}" y2="{y:.1f}" stroke="{AXIS}" stroke-width="1"/>')
+        grid.append(
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{width - RIGHT}" y2="{y:.1f}" stroke="{AXIS}" stroke-width="1"/>'
+        )
         label = _fmt(top * (4 - i) / 4)
-        grid.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{LABEL}" font-size="11">{label}</text>')
+        grid.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{LABEL}" font-size="11">{label}</text>'
+        )
     return Markup(
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{title_id}" '
         f'xmlns="http://www.w3.org/2000/svg"><title id="{title_id}">{escape(title)}</title>'
-        + "".join(grid) + "".join(body) + "</svg>"
+        + "".join(grid)
+        + "".join(body)
+        + "</svg>"
     )
 
 
@@ -76,7 +82,9 @@ def stacked_bars(title_id: str, title: str, labels: Sequence[str], series: dict[
     return _frame(title_id, title, body + _hour_labels(labels, slot), top)
 
 
-def line(title_id: str, title: str, labels: Sequence[str], values: Sequence[int], color: str = COLORS["queue"]) -> Markup:
+def line(
+    title_id: str, title: str, labels: Sequence[str], values: Sequence[int], color: str = COLORS["queue"]
+) -> Markup:
     top = nice_max(max(values, default=0))
     plot_h, slot = HEIGHT - TOP - BOTTOM, (WIDTH - LEFT - RIGHT) / max(1, len(labels))
     points = [(LEFT + slot * (i + 0.5), HEIGHT - BOTTOM - plot_h * v / top) for i, v in enumerate(values)]

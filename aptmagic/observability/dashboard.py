@@ -11,9 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from aptmagic.observability.repository import RequestCountRepository
 from aptmagic.jobs.models import JobStatus
-from aptmagic.observability.repository import DashboardRepository
+from aptmagic.observability.repository import DashboardRepository, RequestCountRepository
 
 HOURS = 24
 STATUSES = ("succeeded", "failed", "canceled")
@@ -58,7 +57,7 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
     by_status: dict[str, list[int]] = {status: [0] * HOURS for status in STATUSES}
     durations: defaultdict[str, list[float]] = defaultdict(list)
     now_status: Counter[str] = Counter()
-    for model, status, created, started, finished in rows:
+    for model, status, _created, started, finished in rows:
         now_status[status] += 1
         if finished is not None and status in by_status:
             slot = index.get(finished.replace(minute=0, second=0, microsecond=0))

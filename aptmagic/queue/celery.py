@@ -162,7 +162,9 @@ class CeleryQueue:
         if time.monotonic() - self._checked_at < CHECK_TTL_SECONDS:
             return
         try:
-            with self.app.producer_pool.acquire(block=True, timeout=self.settings.broker_connect_timeout_seconds) as producer:
+            with self.app.producer_pool.acquire(
+                block=True, timeout=self.settings.broker_connect_timeout_seconds
+            ) as producer:
                 conn = producer.connection
                 conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.1,
                                        timeout=self.settings.broker_connect_timeout_seconds)  # fmt: skip

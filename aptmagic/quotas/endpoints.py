@@ -7,8 +7,8 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from aptmagic.auth.deps import PrincipalDep
 from aptmagic.api.deps import SessionDep
+from aptmagic.auth.deps import PrincipalDep
 from aptmagic.kit.errors import ErrorResponse
 from aptmagic.kit.plans import Plan
 from aptmagic.quotas.deps import QuotaServiceDep

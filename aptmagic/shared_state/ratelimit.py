@@ -13,11 +13,10 @@ When Redis cannot be reached the request is answered 503 with Retry-After."""
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
 

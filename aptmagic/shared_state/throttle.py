@@ -73,14 +73,18 @@ class MemoryLoginThrottle:
             entry.failures = [t for t in entry.failures if now - t < self.window] + [now]
             over = len(entry.failures) - limit
             if over >= 0:
-                entry.locked_until = now + min(self.lockout * 2**min(over, 20), self.max_lockout)
+                entry.locked_until = now + min(self.lockout * 2 ** min(over, 20), self.max_lockout)
 
     def success(self, key: str) -> None:
         with self._lock:
             self._entries.pop(key, None)
 
     def _prune(self, now: float) -> None:
-        stale = [k for k, e in self._entries.items() if e.locked_until < now and all(now - t >= self.window for t in e.failures)]
+        stale = [
+            k
+            for k, e in self._entries.items()
+            if e.locked_until < now and all(now - t >= self.window for t in e.failures)
+        ]
         for key in stale:
             del self._entries[key]
         if len(self._entries) >= MAX_TRACKED:
@@ -135,4 +139,7 @@ class RedisLoginThrottle:
         guarded("log-in throttling", lambda: self._failure(keys=keys, args=args))
 
     def success(self, key: str) -> None:
-        guarded("log-in throttling", lambda: self.client.delete(self.prefix + key + ":failures", self.prefix + key + ":lock"))
+        guarded(
+            "log-in throttling",
+            lambda: self.client.delete(self.prefix + key + ":failures", self.prefix + key + ":lock"),
+        )

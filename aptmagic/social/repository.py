@@ -72,7 +72,7 @@ class PostRepository(Repository[Post]):
         scores = select(key, func.count().label("score")).where(Like.created_at >= since).group_by(key).subquery()
         query = self._filtered(select(Post, scores.c.score).join(scores, scores.c.post_id == Post.id), filters)
         if after is not None and after.score is not None:
-            same_score = and_(scores.c.score == after.score, _after(after))
+            same_score = and_(scores.c.score == after.score, _after(after))  # type: ignore[arg-type]
             query = query.where(or_(scores.c.score < after.score, same_score))
         query = query.order_by(scores.c.score.desc(), Post.created_at.desc(), Post.id.desc()).limit(limit)
         return [(post, int(score)) for post, score in self.session.execute(query).all()]

@@ -44,11 +44,15 @@ def _dedupe(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), AfterValidator(_single_line)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), AfterValidator(_single_line)
+]
 Caption = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_control)]
 Tag = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=TAG_PATTERN)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_dedupe)]
-CommentBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_no_control)]
+CommentBody = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_no_control)
+]
 AssetId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 
 

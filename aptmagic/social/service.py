@@ -18,11 +18,11 @@ from aptmagic.auth.errors import Forbidden, Unauthorized
 from aptmagic.auth.models import User
 from aptmagic.auth.principal import Principal
 from aptmagic.auth.service import AuthService
-from aptmagic.kit.errors import InvalidRequest, NotFound
 from aptmagic.db.base import utcnow
 from aptmagic.jobs.models import Job, JobStatus
 from aptmagic.jobs.repository import JobRepository
 from aptmagic.kit.blocklist import Blocklist
+from aptmagic.kit.errors import InvalidRequest, NotFound
 from aptmagic.social import cursor as cursors
 from aptmagic.social.models import Comment, Post, Visibility
 from aptmagic.social.repository import (
@@ -72,7 +72,9 @@ class SocialService:
         asset, job = self._own_output(session, body.asset_id, author_id)
         self._check_text(body.title, body.caption, body.tags)
         prompts = {f: job.params.get(f) for f in PROMPT_FIELDS if isinstance(job.params.get(f), str)}
-        self.blocklist.check(prompts, ("body", "asset_id"), {f: f"the {f.replace('_', ' ')} of this image" for f in prompts})
+        self.blocklist.check(
+            prompts, ("body", "asset_id"), {f: f"the {f.replace('_', ' ')} of this image" for f in prompts}
+        )
         post = Post(
             author_id=author_id, asset_id=asset.id, job_id=job.id, title=body.title, caption=body.caption,
             tags=body.tags, visibility=body.visibility, provenance=_provenance(job), created_at=utcnow(), hidden=False,

@@ -49,8 +49,11 @@ def _post_read(post: Post, names: dict[str, str], counts: tuple[int, int], liked
         hidden=post.hidden,
         hidden_reason=post.hidden_reason if viewer.can_see(post.author_id) else None,
         provenance=Provenance(
-            job_id=post.job_id, task=provenance.get("task"), model=provenance.get("model"),
-            model_version=provenance.get("model_version"), seed=provenance.get("seed"),
+            job_id=post.job_id,
+            task=provenance.get("task"),
+            model=provenance.get("model"),
+            model_version=provenance.get("model_version"),
+            seed=provenance.get("seed"),
             params=dict(provenance.get("params") or {}),
         ),
     )
@@ -60,8 +63,11 @@ def comment_reads(session: Session, comments: Sequence[Comment]) -> list[Comment
     names = UserLookup(session).names({c.author_id for c in comments})
     return [
         CommentRead(
-            id=c.id, post_id=c.post_id, author=UserRef(id=c.author_id, username=names.get(c.author_id, DELETED_USER)),
-            body=c.body, created_at=c.created_at,
+            id=c.id,
+            post_id=c.post_id,
+            author=UserRef(id=c.author_id, username=names.get(c.author_id, DELETED_USER)),
+            body=c.body,
+            created_at=c.created_at,
         )
         for c in comments
     ]

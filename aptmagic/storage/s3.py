@@ -54,9 +54,13 @@ class S3BlobStore:
             settings.s3_path_style,
         )  # fmt: skip
         session = boto3.session.Session()
-        client = session.client("s3", region_name=settings.s3_region, endpoint_url=settings.s3_endpoint_url, config=config)
+        client = session.client(
+            "s3", region_name=settings.s3_region, endpoint_url=settings.s3_endpoint_url, config=config
+        )
         public = settings.s3_public_endpoint_url
-        presigner = session.client("s3", region_name=settings.s3_region, endpoint_url=public, config=config) if public else None
+        presigner = (
+            session.client("s3", region_name=settings.s3_region, endpoint_url=public, config=config) if public else None
+        )
         return cls(
             client, settings.s3_bucket, settings.s3_prefix, settings.s3_sse, settings.s3_sse_kms_key_id, presigner
         )
@@ -166,7 +170,9 @@ class S3BlobStore:
     def apply_lifecycle(self, temp_days: int, noncurrent_days: int) -> dict[str, Any]:
         """Replace the bucket's lifecycle rules with aptmagic's two; return them."""
         rules = lifecycle_rules(self.prefix, temp_days, noncurrent_days)
-        self._call("", lambda: self.client.put_bucket_lifecycle_configuration(Bucket=self.bucket, LifecycleConfiguration=rules))
+        self._call(
+            "", lambda: self.client.put_bucket_lifecycle_configuration(Bucket=self.bucket, LifecycleConfiguration=rules)
+        )
         return rules
 
 

@@ -84,7 +84,7 @@ def clean_image(data: bytes, file_type: FileType, max_pixels: int) -> CleanImage
         raise ImageTooLarge(f"the image is {width}x{height}, over the decompression limit") from None
     except MemoryError:
         raise ImageTooLarge("the image needs more memory to decode than is allowed") from None
-    except Exception as exc:  # noqa: BLE001 -- any decoder failure on untrusted bytes means "corrupt"
+    except Exception as exc:
         raise CorruptUpload(f"the {file_type.name.upper()} image is truncated or corrupt ({_reason(exc)})") from None
 
 

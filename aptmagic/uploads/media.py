@@ -59,7 +59,7 @@ def probe_media(
         raise
     except MemoryError:
         raise CorruptUpload("the file needs more memory to read than is allowed") from None
-    except Exception as exc:  # noqa: BLE001 -- any demuxer/decoder failure on untrusted bytes means "corrupt"
+    except Exception as exc:
         raise CorruptUpload(f"the {file_type.name.upper()} file is truncated or corrupt ({_reason(exc)})") from None
 
 
@@ -101,7 +101,11 @@ def _probe(
 
 
 def _demux(
-    container: av.container.InputContainer, tracks: dict[int, _Track], max_seconds: float, max_pixels: int, deadline: float
+    container: av.container.InputContainer,
+    tracks: dict[int, _Track],
+    max_seconds: float,
+    max_pixels: int,
+    deadline: float,
 ) -> float:
     """Read every packet (decoding the first few per track); return the media's end time."""
     start: float | None = None

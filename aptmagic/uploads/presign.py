@@ -63,7 +63,9 @@ class UploadSigner:
         except SignatureExpired as exc:
             when = exc.date_signed + timedelta(seconds=self.ttl_seconds) if exc.date_signed else None
             at = f" at {when.isoformat()}" if when else ""
-            raise UploadUrlExpired(f"this upload URL expired{at}; ask POST /api/v1/uploads/presign for a new one") from None
+            raise UploadUrlExpired(
+                f"this upload URL expired{at}; ask POST /api/v1/uploads/presign for a new one"
+            ) from None
         except BadData:
             raise UploadUrlInvalid("this upload URL is not valid: its signature does not match") from None
         grant = _grant(payload, signed_at + timedelta(seconds=self.ttl_seconds))

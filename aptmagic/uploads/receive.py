@@ -149,7 +149,9 @@ async def read_multipart_file(request: Request, max_bytes: int) -> ReceivedFile:
     except ClientDisconnect:
         raise MalformedBody("the client went away before the upload ended") from None
     if part.found == 0:
-        raise InvalidRequest.field(["body", FILE_FIELD], "Field required; send the file in a part named 'file'", "missing")
+        raise InvalidRequest.field(
+            ["body", FILE_FIELD], "Field required; send the file in a part named 'file'", "missing"
+        )
     if part.found > 1:
         raise InvalidRequest.field(["body", FILE_FIELD], "send one file per upload")
     if not part.ended:

@@ -1,8 +1,8 @@
 """Virus scanning with a ClamAV daemon over its INSTREAM protocol.
 
-    zINSTREAM\\0, then chunks of <4-byte big-endian length><bytes>, then a
-    zero length; clamd answers "stream: OK", "stream: <name> FOUND" or
-    "<message> ERROR", ended by a NUL byte."""
+zINSTREAM\\0, then chunks of <4-byte big-endian length><bytes>, then a
+zero length; clamd answers "stream: OK", "stream: <name> FOUND" or
+"<message> ERROR", ended by a NUL byte."""
 
 from __future__ import annotations
 

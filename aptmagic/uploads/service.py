@@ -54,8 +54,12 @@ class UploadService:
         self.signer = UploadSigner(settings.secret_key.get_secret_value(), settings.presign_ttl_seconds)
 
     @classmethod
-    def from_settings(cls, settings: Settings, session_factory: sessionmaker[Session], store: BlobStore) -> UploadService:
-        scanner = ClamdScanner(settings.clamav_socket, settings.clamav_timeout_seconds) if settings.clamav_socket else None
+    def from_settings(
+        cls, settings: Settings, session_factory: sessionmaker[Session], store: BlobStore
+    ) -> UploadService:
+        scanner = (
+            ClamdScanner(settings.clamav_socket, settings.clamav_timeout_seconds) if settings.clamav_socket else None
+        )
         return cls(settings, session_factory, store, scanner)
 
     def start(self) -> None:

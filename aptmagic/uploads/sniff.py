@@ -28,10 +28,16 @@ class FileType:
 PNG = FileType("png", "image/png", "image", pillow_format="PNG")
 JPEG = FileType("jpeg", "image/jpeg", "image", pillow_format="JPEG", aliases=frozenset({"image/jpg", "image/pjpeg"}))
 WEBP = FileType("webp", "image/webp", "image", pillow_format="WEBP")
-WAV = FileType("wav", "audio/wav", "audio", demuxer="wav", aliases=frozenset({"audio/x-wav", "audio/wave", "audio/vnd.wave"}))
-MP3 = FileType("mp3", "audio/mpeg", "audio", demuxer="mp3", aliases=frozenset({"audio/mp3", "audio/mpeg3", "audio/x-mpeg-3"}))
+WAV = FileType(
+    "wav", "audio/wav", "audio", demuxer="wav", aliases=frozenset({"audio/x-wav", "audio/wave", "audio/vnd.wave"})
+)
+MP3 = FileType(
+    "mp3", "audio/mpeg", "audio", demuxer="mp3", aliases=frozenset({"audio/mp3", "audio/mpeg3", "audio/x-mpeg-3"})
+)
 M4A = FileType("m4a", "audio/mp4", "audio", demuxer="mov", aliases=frozenset({"audio/x-m4a", "audio/m4a"}))
-OGG = FileType("ogg", "audio/ogg", "audio", demuxer="ogg", aliases=frozenset({"application/ogg", "audio/opus", "audio/vorbis"}))
+OGG = FileType(
+    "ogg", "audio/ogg", "audio", demuxer="ogg", aliases=frozenset({"application/ogg", "audio/opus", "audio/vorbis"})
+)
 FLAC = FileType("flac", "audio/flac", "audio", demuxer="flac", aliases=frozenset({"audio/x-flac"}))
 MP4 = FileType("mp4", "video/mp4", "video", demuxer="mov")
 WEBM = FileType("webm", "video/webm", "video", demuxer="webm")
@@ -52,8 +58,22 @@ ISO_BRANDS = {
     **{
         brand: MP4
         for brand in (
-            b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
-            b"dash", b"M4V ", b"M4VH", b"M4VP", b"MSNV", b"mmp4", b"XAVC",
+            b"isom",
+            b"iso2",
+            b"iso3",
+            b"iso4",
+            b"iso5",
+            b"iso6",
+            b"mp41",
+            b"mp42",
+            b"avc1",
+            b"dash",
+            b"M4V ",
+            b"M4VH",
+            b"M4VP",
+            b"MSNV",
+            b"mmp4",
+            b"XAVC",
         )
     },
 }

@@ -57,8 +57,8 @@ class GuardedPoster:
         if response.is_redirect:
             error = f"answered {response.status_code} (a redirect); redirects are not followed"
             return PostResult(response.status_code, error, True, _ms(started))
-        error: str | None = None if response.is_success else f"answered {response.status_code}"
-        return PostResult(response.status_code, error, False, _ms(started))
+        failure = None if response.is_success else f"answered {response.status_code}"
+        return PostResult(response.status_code, failure, False, _ms(started))
 
 
 def _ms(started: float) -> float:

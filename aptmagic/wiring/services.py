@@ -9,39 +9,39 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from aptmagic.observability.counter import RequestCounter
 from aptmagic.api.deps import Provided
 from aptmagic.assets.service import AssetService
 from aptmagic.auth.deps import PlanSetter
 from aptmagic.auth.service import AuthService
 from aptmagic.config import Settings
-from aptmagic.migrations import migrate
 from aptmagic.db.session import create_db_engine, create_session_factory
 from aptmagic.inference.base import BackendEnv
 from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.registry import ModelRegistry, build_registry
-from aptmagic.shared_state.events import JobEventBus
+from aptmagic.jobs.dispatch import DispatchSweeper
+from aptmagic.jobs.hooks import SubmitObserver
 from aptmagic.jobs.runner import JobRunner, RetryPolicy
 from aptmagic.jobs.service import JobService
 from aptmagic.kit.blocklist import Blocklist, load_blocklist
+from aptmagic.migrations import migrate
 from aptmagic.moderation.service import ModerationService
+from aptmagic.observability.counter import RequestCounter
 from aptmagic.observability.jobs import JobObserver
 from aptmagic.observability.metrics import Metrics
-from aptmagic.wiring.observability import Observability, build_observability
 from aptmagic.queue.base import JobQueue
-from aptmagic.wiring.queue import create_queue
-from aptmagic.jobs.dispatch import DispatchSweeper
-from aptmagic.jobs.hooks import SubmitObserver
-from aptmagic.shared_state.ratelimit import RateLimiter
 from aptmagic.quotas.service import QuotaService
+from aptmagic.shared_state.events import JobEventBus
+from aptmagic.shared_state.ratelimit import RateLimiter
 from aptmagic.shared_state.state import SharedState
-from aptmagic.wiring.shared_state import build_shared_state
 from aptmagic.social.service import SocialService
 from aptmagic.storage.base import BlobStore
-from aptmagic.wiring.storage import create_blob_store, prepare_blob_store
 from aptmagic.uploads.service import UploadService
 from aptmagic.uploads.sweeper import UploadSweeper
 from aptmagic.webhooks.service import WebhookService
+from aptmagic.wiring.observability import Observability, build_observability
+from aptmagic.wiring.queue import create_queue
+from aptmagic.wiring.shared_state import build_shared_state
+from aptmagic.wiring.storage import create_blob_store, prepare_blob_store
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,9 @@ class Services:
 def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(
-        settings.resolved_database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
         connect_timeout=settings.db_connect_timeout_seconds,
     )
     session_factory = create_session_factory(engine)
@@ -146,8 +148,15 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     blocklist = load_blocklist(settings.moderation_blocklist, settings.moderation_blocklist_file)
     social = SocialService(blocklist)
     jobs = JobService(
-        registry=registry, queue=queue, assets=assets, events=events, cancels=cancels, max_attempts=settings.max_attempts,
-        quotas=quotas, blocklist=blocklist, results=shared.results,
+        registry=registry,
+        queue=queue,
+        assets=assets,
+        events=events,
+        cancels=cancels,
+        max_attempts=settings.max_attempts,
+        quotas=quotas,
+        blocklist=blocklist,
+        results=shared.results,
     )
     runner = JobRunner(
         session_factory=session_factory,
@@ -166,13 +175,33 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     auth = AuthService(settings, shared.throttle)
     observability = build_observability(settings, session_factory, events, models, queue, metrics)
     services = Services(
-        settings, engine, session_factory, store, registry, models, events, queue, assets, jobs, runner, uploads, sweeper,
-        auth, quotas, shared.limiter, observability, blocklist=blocklist, social=social,
-        moderation=ModerationService(social), shared=shared,
+        settings,
+        engine,
+        session_factory,
+        store,
+        registry,
+        models,
+        events,
+        queue,
+        assets,
+        jobs,
+        runner,
+        uploads,
+        sweeper,
+        auth,
+        quotas,
+        shared.limiter,
+        observability,
+        blocklist=blocklist,
+        social=social,
+        moderation=ModerationService(social),
+        shared=shared,
     )
     if not queue.runs_workers_here:
         services.dispatch = DispatchSweeper(
-            session_factory, queue, interval=settings.redispatch_interval_seconds,
+            session_factory,
+            queue,
+            interval=settings.redispatch_interval_seconds,
             redispatch_after=settings.redispatch_after_seconds,
         )
     return services

@@ -4,16 +4,14 @@ from ``Settings.redis_url``."""
 
 from __future__ import annotations
 
-import redis
-
-from aptmagic.shared_state.throttle import MemoryLoginThrottle, RedisLoginThrottle
 from aptmagic.config import Settings
-from aptmagic.shared_state.results import MemoryResultCache, RedisResultCache
 from aptmagic.shared_state.cancels import MemoryCancelSignals, RedisCancelSignals
 from aptmagic.shared_state.events import MemoryJobEventBus, RedisJobEventBus
 from aptmagic.shared_state.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from aptmagic.shared_state.redis import create_redis
+from aptmagic.shared_state.results import MemoryResultCache, RedisResultCache
 from aptmagic.shared_state.state import SharedState
+from aptmagic.shared_state.throttle import MemoryLoginThrottle, RedisLoginThrottle
 
 
 def build_shared_state(settings: Settings) -> SharedState:

@@ -31,7 +31,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def alert_live(tmp_path: Path, models_dir: Path, mailbox: Mailbox, receiver: Receiver, sns: Sns) -> Iterator[LiveServer]:
+def alert_live(
+    tmp_path: Path, models_dir: Path, mailbox: Mailbox, receiver: Receiver, sns: Sns
+) -> Iterator[LiveServer]:
     settings = shared_settings(
         tmp_path, models_dir, worker_concurrency=0, alert_request_flush_seconds=0, alert_daily_requests=10_000,
         alert_email_to="ops@example.com,oncall@example.com", smtp_host=mailbox.host, smtp_port=mailbox.port,
@@ -97,7 +99,9 @@ def test_the_10001st_request_sends_exactly_one_alert_per_channel(
     assert sorted((r.channel, r.status) for r in rows) == [("email", "sent"), ("sns", "sent"), ("webhook", "sent")]
 
 
-def test_the_next_utc_day_starts_from_zero(alert_live: LiveServer, mailbox: Mailbox, receiver: Receiver, sns: Sns) -> None:
+def test_the_next_utc_day_starts_from_zero(
+    alert_live: LiveServer, mailbox: Mailbox, receiver: Receiver, sns: Sns
+) -> None:
     seed(alert_live, 10_000)
     api_requests(alert_live, 1)
     obs(alert_live).alerts.drain()

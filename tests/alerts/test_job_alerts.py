@@ -17,10 +17,10 @@ from aptmagic.alerts.repository import AlertRepository
 from aptmagic.alerts.service import AlertChecker, AlertService
 from aptmagic.alerts.sns import SnsChannel, region_of
 from aptmagic.config import Settings
-from aptmagic.wiring.services import Services, build_services
 from aptmagic.db.base import new_id
 from aptmagic.jobs.models import Job
 from aptmagic.observability.metrics import Metrics
+from aptmagic.wiring.services import Services, build_services
 from tests.alerts.conftest import Sns
 from tests.jobs.conftest import shared_settings
 
@@ -149,5 +149,7 @@ def test_prometheus_rules_parse_with_the_expected_alerts() -> None:
         assert metric in exprs
     if shutil.which("promtool") is None:
         pytest.skip("promtool is not installed; the YAML was checked")
-    result = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["promtool", "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

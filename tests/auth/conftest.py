@@ -34,7 +34,9 @@ def browser(live: LiveServer) -> httpx.Client:
     return httpx.Client(base_url=live.url, timeout=30)
 
 
-def sign_up(live: LiveServer, username: str | None = None, password: str = PASSWORD) -> tuple[httpx.Client, dict[str, Any]]:
+def sign_up(
+    live: LiveServer, username: str | None = None, password: str = PASSWORD
+) -> tuple[httpx.Client, dict[str, Any]]:
     """A browser that signed up through the API; its X-CSRF-Token header is set."""
     username = username or new_name()
     client = browser(live)

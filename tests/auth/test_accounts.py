@@ -13,14 +13,18 @@ from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
 from aptmagic import cli
-from aptmagic.auth.models import ApiKey, AuditEvent, User, WebSession
 from aptmagic.auth.middleware import SESSION_COOKIE
+from aptmagic.auth.models import ApiKey, AuditEvent, User, WebSession
 from aptmagic.config import Settings
 from aptmagic.db.session import create_db_engine, create_session_factory
 from tests.auth.conftest import PASSWORD, account, browser, error_code, key_client, log_in, new_name, sign_up
 from tests.conftest import LiveServer, start_server
 
-JOB = {"task": "text-to-image", "model": "tiny-sd", "params": {"prompt": "a cat", "width": 64, "height": 64, "steps": 2}}
+JOB = {
+    "task": "text-to-image",
+    "model": "tiny-sd",
+    "params": {"prompt": "a cat", "width": 64, "height": 64, "steps": 2},
+}
 
 
 def audit_rows(live: LiveServer, action: str) -> list[AuditEvent]:
@@ -48,7 +52,9 @@ def test_sign_up_signs_in_with_a_safe_cookie(auth_live: LiveServer) -> None:
 def test_the_cookie_is_httponly_and_samesite_lax(auth_live: LiveServer) -> None:
     with browser(auth_live) as client:
         name = new_name()
-        response = client.post("/api/v1/auth/signup", json={"email": f"{name}@example.com", "username": name, "password": PASSWORD})
+        response = client.post(
+            "/api/v1/auth/signup", json={"email": f"{name}@example.com", "username": name, "password": PASSWORD}
+        )
         set_cookie = response.headers["set-cookie"].lower()
         assert "httponly" in set_cookie and "samesite=lax" in set_cookie and "path=/" in set_cookie
         assert "secure" not in set_cookie  # plain HTTP on loopback
@@ -67,7 +73,9 @@ def test_the_cookie_is_httponly_and_samesite_lax(auth_live: LiveServer) -> None:
 def test_weak_passwords_are_422_with_a_clear_message(auth_live: LiveServer, password: str, message: str) -> None:
     name = new_name()
     with browser(auth_live) as client:
-        response = client.post("/api/v1/auth/signup", json={"email": f"{name}@example.com", "username": name, "password": password})
+        response = client.post(
+            "/api/v1/auth/signup", json={"email": f"{name}@example.com", "username": name, "password": password}
+        )
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert message in error["message"], error
@@ -77,7 +85,9 @@ def test_weak_passwords_are_422_with_a_clear_message(auth_live: LiveServer, pass
 def test_a_password_like_the_username_is_refused(auth_live: LiveServer) -> None:
     name = new_name("longusername")
     with browser(auth_live) as client:
-        response = client.post("/api/v1/auth/signup", json={"email": f"{name}@example.com", "username": name, "password": name})
+        response = client.post(
+            "/api/v1/auth/signup", json={"email": f"{name}@example.com", "username": name, "password": name}
+        )
     assert response.status_code == 422 and "username" in response.json()["error"]["message"]
 
 
@@ -95,8 +105,13 @@ def test_duplicate_email_or_username_is_409(auth_live: LiveServer) -> None:
     name = new_name()
     sign_up(auth_live, name)
     with browser(auth_live) as client:
-        same_name = client.post("/api/v1/auth/signup", json={"email": f"other{name}@example.com", "username": name.upper(), "password": PASSWORD})
-        same_mail = client.post("/api/v1/auth/signup", json={"email": f"{name}@EXAMPLE.com", "username": f"x{name}", "password": PASSWORD})
+        same_name = client.post(
+            "/api/v1/auth/signup",
+            json={"email": f"other{name}@example.com", "username": name.upper(), "password": PASSWORD},
+        )
+        same_mail = client.post(
+            "/api/v1/auth/signup", json={"email": f"{name}@EXAMPLE.com", "username": f"x{name}", "password": PASSWORD}
+        )
     assert same_name.status_code == 409 and error_code(same_name) == "conflict"
     assert same_mail.status_code == 409
 
@@ -104,7 +119,9 @@ def test_duplicate_email_or_username_is_409(auth_live: LiveServer) -> None:
 def test_signup_page_shows_field_errors_and_signs_in(auth_live: LiveServer) -> None:
     name = new_name()
     with browser(auth_live) as client:
-        page = client.post("/signup", data={"email": f"{name}@example.com", "username": name, "password": "password123"})
+        page = client.post(
+            "/signup", data={"email": f"{name}@example.com", "username": name, "password": "password123"}
+        )
         assert page.status_code == 422 and "too common" in page.text and "<script>" not in page.text
         page = client.post("/signup", data={"email": f"{name}@example.com", "username": name, "password": PASSWORD})
         assert page.status_code == 303 and page.headers["location"] == "/"
@@ -133,7 +150,10 @@ def test_wrong_password_is_401_and_audited(auth_live: LiveServer) -> None:
     sign_up(auth_live, name)
     with browser(auth_live) as client:
         assert client.post("/api/v1/auth/login", json={"login": name, "password": "not it at all"}).status_code == 401
-        assert client.post("/api/v1/auth/login", json={"login": "nobody-here", "password": "whatever it is"}).status_code == 401
+        assert (
+            client.post("/api/v1/auth/login", json={"login": "nobody-here", "password": "whatever it is"}).status_code
+            == 401
+        )
     failures = [e for e in audit_rows(auth_live, "login") if e.outcome == "failure"]
     assert any(e.details and e.details.get("login") == name for e in failures)
     assert any(e.details and e.details.get("login") == "nobody-here" for e in failures)
@@ -185,7 +205,9 @@ def test_tampered_and_expired_cookies_are_401(auth_live: LiveServer) -> None:
         assert other.get("/").status_code == 303
     with auth_live.services.session_factory.begin() as session:
         session.execute(
-            update(WebSession).where(WebSession.user_id == body["user"]["id"]).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            update(WebSession)
+            .where(WebSession.user_id == body["user"]["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     assert client.get("/api/v1/jobs").status_code == 401
 
@@ -199,7 +221,11 @@ def test_a_cross_site_form_post_with_the_cookie_is_403(auth_live: LiveServer) ->
     headers = {"Origin": "https://evil.example", "Content-Type": "application/x-www-form-urlencoded"}
     response = client.post("/api/v1/jobs", content=b"task=text-to-image", headers=headers)
     assert response.status_code == 403 and error_code(response) == "csrf_failed"
-    for method, path in (("POST", "/api/v1/auth/keys"), ("POST", "/api/v1/uploads/presign"), ("POST", "/api/v1/auth/logout")):
+    for method, path in (
+        ("POST", "/api/v1/auth/keys"),
+        ("POST", "/api/v1/uploads/presign"),
+        ("POST", "/api/v1/auth/logout"),
+    ):
         assert client.request(method, path, json={}).status_code == 403
     assert client.post("/api/v1/jobs", json=JOB, headers={"X-CSRF-Token": "guess"}).status_code == 403
 
@@ -258,7 +284,9 @@ def test_an_expired_key_is_401(auth_live: LiveServer) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     key = client.post("/api/v1/auth/keys", json={"name": "short", "expires_at": soon}).json()
     with auth_live.services.session_factory.begin() as session:
-        session.execute(update(ApiKey).where(ApiKey.id == key["id"]).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        session.execute(
+            update(ApiKey).where(ApiKey.id == key["id"]).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     with httpx.Client(base_url=auth_live.url, headers={"Authorization": f"Bearer {key['key']}"}) as bearer:
         assert bearer.get("/api/v1/jobs").status_code == 401
     past = client.post("/api/v1/auth/keys", json={"name": "past", "expires_at": "2000-01-01T00:00:00Z"})
@@ -310,7 +338,9 @@ def test_admins_list_audit_events_with_filters_and_change_roles(auth_live: LiveS
         assert client.get("/api/v1/admin/audit", params={"since": "2000-01-01T00:00:00"}).status_code == 422
         victim = account(auth_live)
         assert client.delete(f"/api/v1/admin/users/{victim.user_id}").status_code == 204
-        assert client.get("/api/v1/admin/audit", params={"action": "user.delete", "target": victim.user_id}).json()["items"]
+        assert client.get("/api/v1/admin/audit", params={"action": "user.delete", "target": victim.user_id}).json()[
+            "items"
+        ]
         assert client.delete(f"/api/v1/admin/users/{victim.user_id}").status_code == 404
         every = client.get("/api/v1/admin/audit", params={"limit": 2}).json()
         assert len(every["items"]) == 2 and every["next_cursor"]
@@ -338,7 +368,10 @@ def test_repeated_failures_are_429_with_retry_after(strict: LiveServer) -> None:
     name = new_name()
     sign_up(strict, name)
     with browser(strict) as client:
-        codes = [client.post("/api/v1/auth/login", json={"login": name, "password": "wrong guess!!"}).status_code for _ in range(3)]
+        codes = [
+            client.post("/api/v1/auth/login", json={"login": name, "password": "wrong guess!!"}).status_code
+            for _ in range(3)
+        ]
         assert codes == [401, 401, 401]
         locked = client.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD})
         assert locked.status_code == 429 and error_code(locked) == "rate_limited"
@@ -353,7 +386,12 @@ def test_failures_per_address_are_limited_across_accounts(make_settings: Callabl
     try:
         with browser(server) as client:
             for i in range(4):
-                assert client.post("/api/v1/auth/login", json={"login": f"ghost{i}", "password": "whatever 123"}).status_code == 401
+                assert (
+                    client.post(
+                        "/api/v1/auth/login", json={"login": f"ghost{i}", "password": "whatever 123"}
+                    ).status_code
+                    == 401
+                )
             response = client.post("/api/v1/auth/login", json={"login": "tester", "password": "whatever 123"})
             assert response.status_code == 429 and response.headers["retry-after"]
     finally:
@@ -387,7 +425,10 @@ def test_the_cli_creates_an_admin_and_a_user(tmp_path: Path, monkeypatch: pytest
     data = tmp_path / "data"
     runner = CliRunner()
     monkeypatch.setenv("APTMAGIC_NEW_USER_PASSWORD", PASSWORD)
-    result = runner.invoke(cli.app, ["user", "create", "--username", "root", "--email", "root@example.com", "--admin", "--data-dir", str(data)])
+    result = runner.invoke(
+        cli.app,
+        ["user", "create", "--username", "root", "--email", "root@example.com", "--admin", "--data-dir", str(data)],
+    )
     assert result.exit_code == 0, result.output
     monkeypatch.delenv("APTMAGIC_NEW_USER_PASSWORD")
     result = runner.invoke(

@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from tests.auth.conftest import account, key_client
-from tests.conftest import LiveServer, wait_for
+from tests.conftest import start_server, wait_for
 from tests.jobs.conftest import fresh_seed, shared_settings
-from tests.conftest import start_server
 from tests.uploads import post_file, sample
 
 JOBS = "/api/v1/jobs"
@@ -22,15 +21,27 @@ def world(tmp_path_factory: pytest.TempPathFactory, models_dir: Any) -> Iterator
     """A server with a worker; alice has a finished job with an output, a queued-forever
     text job, an upload; bob and an admin look on."""
     live = start_server(shared_settings(tmp_path_factory.mktemp("owners"), models_dir))
-    alice, bob, admin = account(live, prefix="alice"), account(live, prefix="bob"), account(live, prefix="boss", admin=True)
+    alice, bob, admin = (
+        account(live, prefix="alice"),
+        account(live, prefix="bob"),
+        account(live, prefix="boss", admin=True),
+    )
     clients = {name: key_client(live, who) for name, who in (("alice", alice), ("bob", bob), ("admin", admin))}
     a = clients["alice"]
     seed = fresh_seed()
-    body = {"task": "text-to-image", "model": "tiny-sd", "params": {"prompt": "mine", "width": 64, "height": 64, "steps": 2, "seed": seed}}
+    body = {
+        "task": "text-to-image",
+        "model": "tiny-sd",
+        "params": {"prompt": "mine", "width": 64, "height": 64, "steps": 2, "seed": seed},
+    }
     image_job = a.post(JOBS, json=body).json()
     image_job = wait_for(a, image_job["id"])
     assert image_job["status"] == "succeeded", image_job
-    text = {"task": "text", "model": "tiny-llm", "params": {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "seed": seed}}
+    text = {
+        "task": "text",
+        "model": "tiny-llm",
+        "params": {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "seed": seed},
+    }
     text_job = wait_for(a, a.post(JOBS, json=text).json()["id"])
     upload = post_file(a, sample("png"), "cat.png", "image/png")
     assert upload.status_code == 201, upload.text

@@ -51,9 +51,9 @@ def assert_refused(response: httpx.Response, path: str, method: str) -> None:
 
 
 def test_the_allowlist_is_small_and_known() -> None:
-    assert PUBLIC_PATHS == {
+    assert {
         "/healthz", "/readyz", "/openapi.json", "/docs", "/login", "/signup", "/api/v1/auth/login", "/api/v1/auth/signup",
-    }  # fmt: skip
+    } == PUBLIC_PATHS  # fmt: skip
     assert is_public("/static/app.js") and is_public("/api/v1/uploads/presigned/tok")
     assert not is_public("/api/v1/uploads/presign") and not is_public("/") and not is_public("/api/v1/jobs")
 
@@ -91,7 +91,9 @@ def test_api_401_has_the_error_shape_and_pages_redirect(auth_live: LiveServer) -
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/openapi.json", "/docs", "/login", "/signup", "/static/app.js"])
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/readyz", "/openapi.json", "/docs", "/login", "/signup", "/static/app.js"]
+)
 def test_the_allowlist_answers_without_credentials(auth_live: LiveServer, path: str) -> None:
     with browser(auth_live) as client:
         assert client.get(path).status_code == 200

@@ -29,7 +29,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def invoke(server: LiveServer, api_key: str, *args: str, input: str | None = None) -> tuple[int, str, str]:  # noqa: A002
+def invoke(server: LiveServer, api_key: str, *args: str, input: str | None = None) -> tuple[int, str, str]:
     result = runner.invoke(cli.app, [*args, "--server", server.url, "--api-key", api_key], input=input)
     return result.exit_code, result.stdout, result.stderr
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from aptmagic.inference.base import BackendEnv, InferenceError, InferenceResult, InputFile, JobCanceled, RunContext
 from aptmagic.inference.cache import ModelCache
+from aptmagic.inference.params import CaptionParams, Tone
 from aptmagic.inference.registry import ModelRegistry, build_registry
 from aptmagic.inference.tiny import ensure_builtin
 from aptmagic.inference.transformers_caption import (
@@ -32,7 +33,6 @@ from aptmagic.inference.transformers_caption import (
     user_prompt,
     word_limit,
 )
-from aptmagic.inference.params import CaptionParams, Tone
 
 TONES: tuple[Tone, ...] = ("neutral", "playful", "formal", "poetic", "marketing")
 SOURCE_ID = "a" * 32
@@ -97,10 +97,14 @@ def plain_captioner(models: Models) -> Iterator[TransformersCaption]:
     backend.unload()
 
 
-def run_caption(backend: Any, seed: int = 7, data: bytes | None = None, media_kind: str = "image", **params: Any) -> Any:
+def run_caption(
+    backend: Any, seed: int = 7, data: bytes | None = None, media_kind: str = "image", **params: Any
+) -> Any:
     source = InputFile(SOURCE_ID, data if data is not None else png(), "image/png", media_kind)
     steps: list[tuple[int, int]] = []
-    ctx = RunContext("job", seed, on_step=lambda step, total: steps.append((step, total)), load_input=lambda _id: source)
+    ctx = RunContext(
+        "job", seed, on_step=lambda step, total: steps.append((step, total)), load_input=lambda _id: source
+    )
     result = backend.run(CaptionParams(source=SOURCE_ID, **params), ctx)
     result.data["_steps"] = steps
     return result
@@ -227,7 +231,9 @@ def test_a_rewrite_cut_by_the_token_budget_ends_at_a_sentence() -> None:
 def test_cleanups() -> None:
     assert clean_base_caption("arafed man sitting on a bench") == "man sitting on a bench"
     assert clean_base_caption("##m a  dog") == "m a dog"
-    assert clean_rewrite('Here is a playful caption: "Sun, sand and a very good dog."') == "Sun, sand and a very good dog."
+    assert (
+        clean_rewrite('Here is a playful caption: "Sun, sand and a very good dog."') == "Sun, sand and a very good dog."
+    )
     assert clean_rewrite("Caption:  A calm lake\nat dawn.") == "A calm lake at dawn."
     assert clean_rewrite("  ") == ""
 

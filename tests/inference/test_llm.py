@@ -19,6 +19,7 @@ from aptmagic.inference.base import (
     RunContext,
     TransientInferenceError,
 )
+from aptmagic.inference.params import SummarizeParams, TextParams
 from aptmagic.inference.registry import BUILTIN_MODELS
 from aptmagic.inference.spec import ModelSpec
 from aptmagic.inference.tiny import ensure_builtin
@@ -28,7 +29,6 @@ from aptmagic.inference.transformers_llm import (
     TransformersLLM,
     summary_messages,
 )
-from aptmagic.inference.params import SummarizeParams, TextParams
 
 TINY = next(spec for spec in BUILTIN_MODELS if spec.id == "tiny-llm")
 

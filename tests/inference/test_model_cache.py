@@ -4,7 +4,6 @@ model in use."""
 from __future__ import annotations
 
 import logging
-
 import threading
 import time
 from typing import Any

@@ -18,11 +18,11 @@ import pytest
 
 from aptmagic.inference.base import BackendEnv, InferenceError, InputFile, JobCanceled, RunContext
 from aptmagic.inference.media_audio import decode_audio, extract_keyframe
+from aptmagic.inference.params import TranscribeParams
 from aptmagic.inference.registry import build_registry
 from aptmagic.inference.tiny import ensure_builtin
 from aptmagic.inference.tiny_whisper import TINY_LANGUAGES
 from aptmagic.inference.transformers_whisper import Piece, TransformersWhisper, split_window
-from aptmagic.inference.params import TranscribeParams
 
 TONE_HZ = 440.0
 AMPLITUDE = 0.3

@@ -60,7 +60,9 @@ def shared_client(shared_live: LiveServer) -> Iterator[httpx.Client]:
 def idle_live(
     tmp_path_factory: pytest.TempPathFactory, models_dir: Path, request: pytest.FixtureRequest
 ) -> Iterator[LiveServer]:
-    settings = shared_settings(tmp_path_factory.mktemp("idle"), models_dir, worker_concurrency=0, **backend_overrides(request))
+    settings = shared_settings(
+        tmp_path_factory.mktemp("idle"), models_dir, worker_concurrency=0, **backend_overrides(request)
+    )
     server = start_server(settings)
     yield server
     server.stop()

@@ -121,7 +121,14 @@ def test_succeeded_job_shows_progress_timings_attempts_and_outputs(shared_client
 def test_png_has_the_requested_size_and_the_params_embedded(shared_client: httpx.Client) -> None:
     seed = fresh_seed()
     job = submit(
-        shared_client, prompt="a red fox", negative_prompt="blurry", width=64, height=96, steps=2, guidance=6.5, seed=seed
+        shared_client,
+        prompt="a red fox",
+        negative_prompt="blurry",
+        width=64,
+        height=96,
+        steps=2,
+        guidance=6.5,
+        seed=seed,
     )
     done = wait_for(shared_client, job["id"])
     assert done["status"] == "succeeded", done
@@ -300,7 +307,15 @@ def test_cache_hit_normalises_defaults_and_whitespace(shared_client: httpx.Clien
     first = wait_for(shared_client, submit(shared_client, prompt="a cat", steps=1, seed=seed)["id"])
     assert first["status"] == "succeeded"
     same = submit(
-        shared_client, prompt="  a cat ", negative_prompt="", width=64, height=64, steps=1, guidance=5.0, num_images=1, seed=seed
+        shared_client,
+        prompt="  a cat ",
+        negative_prompt="",
+        width=64,
+        height=64,
+        steps=1,
+        guidance=5.0,
+        num_images=1,
+        seed=seed,
     )
     assert same["cache_hit"] is True and same["cached_from"] == first["id"]
 
@@ -324,7 +339,9 @@ def test_unseeded_requests_get_a_recorded_random_seed_and_no_cache_hit(shared_cl
 
 
 def test_different_params_are_no_cache_hit(make_settings: Callable[..., Settings]) -> None:
-    copy = ModelSpec(id="tiny-sd-copy", task="text-to-image", backend="diffusers", source="builtin:tiny-sd", version="tiny-1")
+    copy = ModelSpec(
+        id="tiny-sd-copy", task="text-to-image", backend="diffusers", source="builtin:tiny-sd", version="tiny-1"
+    )
     server = start_server(make_settings(models=[copy]))
     try:
         with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
@@ -375,14 +392,17 @@ def test_cache_entry_whose_file_is_gone_is_recomputed(live: LiveServer, client: 
 def listing(make_settings: Callable[..., Settings]) -> Iterator[tuple[httpx.Client, list[dict[str, Any]]]]:
     """An idle server holding 7 jobs: 5 text-to-image on tiny-sd (2 of them canceled),
     1 on tiny-sd-copy, 1 text job. Yields the client and the jobs, oldest first."""
-    copy = ModelSpec(id="tiny-sd-copy", task="text-to-image", backend="diffusers", source="builtin:tiny-sd", version="tiny-1")
+    copy = ModelSpec(
+        id="tiny-sd-copy", task="text-to-image", backend="diffusers", source="builtin:tiny-sd", version="tiny-1"
+    )
     server = start_server(make_settings(worker_concurrency=0, models=[copy]))
     try:
         with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:
             jobs = [submit(client, prompt=f"cat {i}", seed=i) for i in range(5)]
             jobs.append(submit(client, model="tiny-sd-copy", seed=5))
             text = submit_body(
-                client, {"task": "text", "model": "tiny-llm", "params": {"messages": [{"role": "user", "content": "hi"}]}}
+                client,
+                {"task": "text", "model": "tiny-llm", "params": {"messages": [{"role": "user", "content": "hi"}]}},
             )
             assert text.status_code == 202, text.text
             jobs.append(text.json())
@@ -527,7 +547,12 @@ def test_openapi_describes_the_jobs_api(idle_client: httpx.Client) -> None:
     assert response.status_code == 200
     spec = response.json()
     paths = spec["paths"]
-    for path in ("/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/cancel", "/api/v1/jobs/{job_id}/events"):
+    for path in (
+        "/api/v1/jobs",
+        "/api/v1/jobs/{job_id}",
+        "/api/v1/jobs/{job_id}/cancel",
+        "/api/v1/jobs/{job_id}/events",
+    ):
         assert path in paths, sorted(paths)
     assert "/api/v1/assets/{asset_id}" in paths
     submit_op = paths["/api/v1/jobs"]["post"]
@@ -543,4 +568,3 @@ def test_openapi_describes_the_jobs_api(idle_client: httpx.Client) -> None:
     assert "get" in paths["/api/v1/jobs"]
     assert "404" in paths["/api/v1/jobs/{job_id}"]["get"]["responses"]
     assert "409" in paths["/api/v1/jobs/{job_id}/cancel"]["post"]["responses"]
-

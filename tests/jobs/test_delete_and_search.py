@@ -147,7 +147,9 @@ def test_delete_needs_credentials_and_the_generate_scope(idle_live: LiveServer) 
         assert_error(client.delete(f"{JOBS}/whatever"), 403, "forbidden")
 
 
-def test_delete_of_a_job_whose_image_is_a_post_is_409_until_the_post_goes(live: LiveServer, client: httpx.Client) -> None:
+def test_delete_of_a_job_whose_image_is_a_post_is_409_until_the_post_goes(
+    live: LiveServer, client: httpx.Client
+) -> None:
     job = wait_for(client, str(post_job(client, "shared as a post")["id"]))
     post = client.post("/api/v1/posts", json={"asset_id": job["outputs"][0]["asset_id"], "title": "mine"})
     assert post.status_code == 201, post.text

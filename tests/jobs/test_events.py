@@ -159,7 +159,7 @@ def test_many_streams_of_one_job_see_the_same_end(shared_live: LiveServer, share
                             opened.wait(30)
                         events.append(event)
                     results.append(events)
-        except BaseException as exc:  # noqa: BLE001  (reported below)
+        except BaseException as exc:
             errors.append(exc)
             opened.abort()
 

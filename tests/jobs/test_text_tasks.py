@@ -91,7 +91,7 @@ def test_chat_job_gives_text_usage_and_a_download(shared_client: httpx.Client) -
     text = shared_client.get(f"{JOBS}/{job['id']}/result", params={"format": "txt"})
     assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
     assert text.text == result["text"] + "\n"
-    assert f'{job["id"]}.txt' in text.headers["content-disposition"]
+    assert f"{job['id']}.txt" in text.headers["content-disposition"]
     as_json = shared_client.get(f"{JOBS}/{job['id']}/result", params={"format": "json"})
     assert as_json.status_code == 200 and as_json.json() == result
     assert_error(shared_client.get(f"{JOBS}/{job['id']}/result", params={"format": "srt"}), 409, "conflict")

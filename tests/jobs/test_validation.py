@@ -96,18 +96,48 @@ def test_unknown_model_error_lists_the_known_models(idle_client: httpx.Client) -
 RAW_CASES: list[tuple[str, bytes | str, dict[str, str], list[str | int] | None]] = [
     ("malformed-json", b'{"task": "text-to-image", "params": {', {"content-type": "application/json"}, ["body"]),
     ("trailing-garbage", b'{"task": "text-to-image"} xyz', {"content-type": "application/json"}, ["body"]),
-    ("json-array", b'[{"task": "text-to-image", "params": {"prompt": "a cat"}}]', {"content-type": "application/json"}, ["body"]),
+    (
+        "json-array",
+        b'[{"task": "text-to-image", "params": {"prompt": "a cat"}}]',
+        {"content-type": "application/json"},
+        ["body"],
+    ),
     ("json-string", b'"text-to-image"', {"content-type": "application/json"}, ["body"]),
     ("json-number", b"42", {"content-type": "application/json"}, ["body"]),
     ("json-null", b"null", {"content-type": "application/json"}, ["body"]),
     ("empty-object", b"{}", {"content-type": "application/json"}, ["body"]),
     ("empty-body", b"", {"content-type": "application/json"}, ["body"]),
     ("empty-body-no-type", b"", {}, ["body"]),
-    ("text-plain", b'{"task": "text-to-image", "params": {"prompt": "a cat"}}', {"content-type": "text/plain"}, ["body"]),
-    ("form-encoded", b"task=text-to-image&prompt=a+cat", {"content-type": "application/x-www-form-urlencoded"}, ["body"]),
-    ("guidance-nan", b'{"task": "text-to-image", "params": {"prompt": "a", "guidance": NaN}}', {"content-type": "application/json"}, None),
-    ("guidance-infinity", b'{"task": "text-to-image", "params": {"prompt": "a", "guidance": Infinity}}', {"content-type": "application/json"}, None),
-    ("seed-nan", b'{"task": "text-to-image", "params": {"prompt": "a", "seed": NaN}}', {"content-type": "application/json"}, None),
+    (
+        "text-plain",
+        b'{"task": "text-to-image", "params": {"prompt": "a cat"}}',
+        {"content-type": "text/plain"},
+        ["body"],
+    ),
+    (
+        "form-encoded",
+        b"task=text-to-image&prompt=a+cat",
+        {"content-type": "application/x-www-form-urlencoded"},
+        ["body"],
+    ),
+    (
+        "guidance-nan",
+        b'{"task": "text-to-image", "params": {"prompt": "a", "guidance": NaN}}',
+        {"content-type": "application/json"},
+        None,
+    ),
+    (
+        "guidance-infinity",
+        b'{"task": "text-to-image", "params": {"prompt": "a", "guidance": Infinity}}',
+        {"content-type": "application/json"},
+        None,
+    ),
+    (
+        "seed-nan",
+        b'{"task": "text-to-image", "params": {"prompt": "a", "seed": NaN}}',
+        {"content-type": "application/json"},
+        None,
+    ),
 ]
 
 
@@ -186,6 +216,7 @@ def test_rejected_requests_create_no_jobs(make_settings: Any) -> None:
 
 # Unknown ids and odd paths.
 
+
 @pytest.mark.parametrize(
     "job_id",
     [
@@ -257,4 +288,3 @@ def test_no_case_is_ever_5xx(idle_client: httpx.Client) -> None:
 def test_validation_leaves_the_server_healthy(idle_live: LiveServer, idle_client: httpx.Client) -> None:
     assert idle_client.get("/healthz").json() == {"status": "ok"}
     assert post(idle_client, job_body()).status_code == 202
-

@@ -106,7 +106,12 @@ def test_hide_refuses_bad_bodies_and_unknown_posts(make_user: type[User]) -> Non
     alice, admin = make_user(), make_user(admin=True)
     post = alice.post()
     url = f"{ADMIN}/posts/{post['id']}/hide"
-    for body in ({}, {"reason_code": "ugly"}, {"reason_code": "spam", "note": "n" * 501}, {"reason_code": "spam", "x": 1}):
+    for body in (
+        {},
+        {"reason_code": "ugly"},
+        {"reason_code": "spam", "note": "n" * 501},
+        {"reason_code": "spam", "x": 1},
+    ):
         assert admin.http.post(url, json=body).status_code == 422, body
     assert admin.http.post(f"{ADMIN}/posts/{'0' * 32}/hide", json={"reason_code": "spam"}).status_code == 404
     assert admin.http.get(f"{ADMIN}/reports", params={"status": "closed"}).status_code == 422

@@ -66,11 +66,15 @@ def test_cache_hits_and_upload_refusals_are_counted(admin_client: httpx.Client, 
     assert refused.status_code == 415
     after = scrape(admin_client)
     labels = {"task": "text-to-image", "model": "tiny-sd"}
-    assert value(after, "aptmagic_job_cache_hits_total", **labels) == value(before, "aptmagic_job_cache_hits_total", **labels) + 1
+    assert (
+        value(after, "aptmagic_job_cache_hits_total", **labels)
+        == value(before, "aptmagic_job_cache_hits_total", **labels) + 1
+    )
     reason = error_code(refused)
-    assert value(after, "aptmagic_uploads_refused_total", reason=reason) == value(
-        before, "aptmagic_uploads_refused_total", reason=reason
-    ) + 1
+    assert (
+        value(after, "aptmagic_uploads_refused_total", reason=reason)
+        == value(before, "aptmagic_uploads_refused_total", reason=reason) + 1
+    )
 
 
 def test_metrics_refuse_everyone_but_admins(obs_live: LiveServer, user_client: httpx.Client) -> None:
@@ -95,7 +99,10 @@ def test_client_chosen_methods_do_not_make_new_series(admin_client: httpx.Client
     text = scrape(admin_client)
     assert "PROPFIND" not in text and "PURGE" not in text
     labels = {"method": "other", "route": "/api/v1/models", "status": "405"}
-    assert value(text, "aptmagic_http_requests_total", **labels) == value(before, "aptmagic_http_requests_total", **labels) + 3
+    assert (
+        value(text, "aptmagic_http_requests_total", **labels)
+        == value(before, "aptmagic_http_requests_total", **labels) + 3
+    )
 
 
 def test_every_app_has_its_own_registry() -> None:
@@ -128,7 +135,9 @@ def test_separate_metrics_port(tmp_path, models_dir) -> None:  # type: ignore[no
         pass
 
 
-def test_compatible_api_requests_count_toward_the_daily_total(admin_client: httpx.Client, user_client: httpx.Client) -> None:
+def test_compatible_api_requests_count_toward_the_daily_total(
+    admin_client: httpx.Client, user_client: httpx.Client
+) -> None:
     before = value(scrape(admin_client), "aptmagic_api_requests_today")
     assert user_client.get("/v1/models").status_code == 200
     assert user_client.get("/sdapi/v1/sd-models").status_code == 200

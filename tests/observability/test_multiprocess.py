@@ -25,7 +25,9 @@ SCRAPE = "from aptmagic.observability.metrics import Metrics; import sys; sys.st
 
 def run(code: str, folder: Path) -> str:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -58,7 +58,9 @@ def test_errors_and_unauthenticated_answers_carry_an_id(obs_live: LiveServer) ->
 def test_request_id_reaches_the_worker_log_lines(tmp_path, models_dir, json_logs: JsonLines) -> None:  # type: ignore[no-untyped-def]
     server = start_server(shared_settings(tmp_path, models_dir))  # a fresh model cache: the job logs its load
     try:
-        with httpx.Client(base_url=server.url, headers={**server.auth_headers, "X-Request-ID": "trace-me-42"}) as client:
+        with httpx.Client(
+            base_url=server.url, headers={**server.auth_headers, "X-Request-ID": "trace-me-42"}
+        ) as client:
             job = submit(client, steps=2, width=64, height=64)
             wait_for(client, job["id"])
     finally:

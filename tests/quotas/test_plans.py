@@ -106,9 +106,17 @@ def test_caps_of_the_plan_answer_422_on_the_field(quota_server, tmp_path: Path) 
             (detail,) = response.json()["error"]["details"]
             assert detail["loc"] == ["body", "params", field] and detail["type"] == "plan_limit"
             assert "'free' plan" in detail["msg"]
-        text = {"task": "text", "model": "tiny-llm", "params": {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 17}}
+        text = {
+            "task": "text",
+            "model": "tiny-llm",
+            "params": {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 17},
+        }
         response = client.post("/api/v1/jobs", json=text)
-        assert response.status_code == 422 and response.json()["error"]["details"][0]["loc"] == ["body", "params", "max_tokens"]
+        assert response.status_code == 422 and response.json()["error"]["details"][0]["loc"] == [
+            "body",
+            "params",
+            "max_tokens",
+        ]
         # image-to-image asks for 4 variations unless told: over the free plan's 2 outputs.
         from PIL import Image
 
@@ -116,8 +124,14 @@ def test_caps_of_the_plan_answer_422_on_the_field(quota_server, tmp_path: Path) 
         Image.new("RGB", (64, 64), "red").save(png, format="PNG")
         source = create_asset(server, png.getvalue(), "image/png", "image")
         response = client.post("/api/v1/jobs", json={"task": "image-to-image", "params": {"source": source}})
-        assert response.status_code == 422 and response.json()["error"]["details"][0]["loc"] == ["body", "params", "num_variations"]
-        both = client.post("/api/v1/jobs", json={"task": "image-to-image", "params": {"source": source, "num_variations": 2}})
+        assert response.status_code == 422 and response.json()["error"]["details"][0]["loc"] == [
+            "body",
+            "params",
+            "num_variations",
+        ]
+        both = client.post(
+            "/api/v1/jobs", json={"task": "image-to-image", "params": {"source": source, "num_variations": 2}}
+        )
         assert both.status_code == 202, both.text
         # Within the caps, and the model's defaults (64 x 64, 4 steps) are within them too.
         assert post_job(client, 2, width=128, height=128, steps=4, num_images=2).status_code == 202
@@ -196,7 +210,9 @@ def test_usage_shows_the_plan_its_limits_and_what_was_used(quota_server) -> None
 def test_without_authentication_there_are_no_limits(make_settings) -> None:  # type: ignore[no-untyped-def]
     from tests.quotas.conftest import PLANS
 
-    server = start_server(make_settings(worker_concurrency=0, auth_required=False, plans=PLANS, default_plan="free"), account=False)
+    server = start_server(
+        make_settings(worker_concurrency=0, auth_required=False, plans=PLANS, default_plan="free"), account=False
+    )
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             for seed in range(5):

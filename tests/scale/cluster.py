@@ -91,7 +91,11 @@ class Cluster:
         log = self.logs / f"{name}-{len(self.processes)}.log"
         handle = log.open("wb")
         popen = subprocess.Popen(
-            [sys.executable, "-m", "tests.scale.launcher", *args], cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "tests.scale.launcher", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
         handle.close()
         process = Process(name, popen, log)

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from aptmagic.config import Settings
-from aptmagic.wiring.services import Services, build_services
 from aptmagic.db.base import utcnow
-from aptmagic.jobs.models import Job, JobStatus
 from aptmagic.inference.params import TextToImageParams
+from aptmagic.jobs.models import Job, JobStatus
+from aptmagic.wiring.services import Services, build_services
 from tests.worker.conftest import PLANS, SCRIPTED_MODELS, Plan, scripted_spec
 
 __all__ = ["PLANS", "Plan"]

@@ -70,7 +70,9 @@ def test_routing_by_device() -> None:
 
 
 def test_delivery_settings(make_settings: Callable[..., Settings]) -> None:
-    queue = CeleryQueue(make_settings(**celery_settings("redis://127.0.0.1:1/0"), broker_visibility_timeout_seconds=5400))
+    queue = CeleryQueue(
+        make_settings(**celery_settings("redis://127.0.0.1:1/0"), broker_visibility_timeout_seconds=5400)
+    )
     conf = queue.app.conf
     assert conf.task_serializer == "json" and list(conf.accept_content) == ["json"]
     assert conf.task_acks_late and conf.task_reject_on_worker_lost
@@ -126,7 +128,11 @@ def test_sqs_round_trip_through_moto(
     moto_server: MotoServer, make_settings: Callable[..., Settings], consume: Callable[..., Received],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
         monkeypatch.setenv(key, value)
     settings = make_settings(
         queue_backend="celery", broker_url="sqs://", sqs_endpoint_url=moto_server.url, sqs_region="eu-west-1",

@@ -24,7 +24,9 @@ def compose() -> dict[str, Any]:
 def resolved(value: str) -> str:
     """${VAR:?msg} and ${VAR:-default} as docker compose would fill them from .env.example."""
     example = dict(
-        line.split("=", 1) for line in (DEPLOY / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#")
+        line.split("=", 1)
+        for line in (DEPLOY / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
     )
     return re.sub(r"\$\{(\w+)(?::[?-]([^}]*))?\}", lambda m: example.get(m.group(1), m.group(2) or ""), value)
 
@@ -46,7 +48,9 @@ def test_every_setting_is_known_and_valid(compose: dict[str, Any]) -> None:
     fields = set(Settings.model_fields)
     for name in ("api", "worker-cpu", "worker-gpu"):
         env = {key: resolved(str(value)) for key, value in compose["services"][name]["environment"].items()}
-        values = {key.removeprefix("APTMAGIC_").lower(): value for key, value in env.items() if key.startswith("APTMAGIC_")}
+        values = {
+            key.removeprefix("APTMAGIC_").lower(): value for key, value in env.items() if key.startswith("APTMAGIC_")
+        }
         unknown = set(values) - fields
         assert not unknown, f"{name}: settings aptmagic does not have: {unknown}"
         settings = Settings(**values)

@@ -104,7 +104,9 @@ def test_concurrent_submits_with_one_key_make_one_job(server: LiveServer) -> Non
     barrier = threading.Barrier(count)
 
     def one(_: int) -> httpx.Response:
-        with httpx.Client(base_url=server.url, headers={**server.auth_headers, "Idempotency-Key": "race"}, timeout=60) as http:
+        with httpx.Client(
+            base_url=server.url, headers={**server.auth_headers, "Idempotency-Key": "race"}, timeout=60
+        ) as http:
             http.get("/healthz")
             barrier.wait()
             return http.post(JOBS, json=body(seed=7))

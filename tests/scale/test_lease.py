@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from aptmagic.wiring.services import Services
 from aptmagic.db.base import utcnow
-from aptmagic.jobs.models import Job, JobStatus
 from aptmagic.jobs.dispatch import DispatchSweeper
+from aptmagic.jobs.models import Job, JobStatus
+from aptmagic.wiring.services import Services
 from tests.scale.conftest import Plan, add_job, read_job
 
 
@@ -41,7 +41,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
-def test_duplicate_deliveries_make_one_result(make_services: Callable[..., Services], scripted_plans: dict[str, Plan]) -> None:
+def test_duplicate_deliveries_make_one_result(
+    make_services: Callable[..., Services], scripted_plans: dict[str, Plan]
+) -> None:
     services = make_services()
     gate = threading.Event()
     scripted_plans["steady"] = Plan(gate=gate)
@@ -109,7 +111,9 @@ def test_a_worker_that_lost_its_lease_writes_no_result(
     assert not outputs_dir.exists() or not [f for f in outputs_dir.rglob("*") if f.is_file()]  # its blob was deleted
 
 
-def test_dead_letter_after_max_deliveries(make_services: Callable[..., Services], scripted_plans: dict[str, Plan]) -> None:
+def test_dead_letter_after_max_deliveries(
+    make_services: Callable[..., Services], scripted_plans: dict[str, Plan]
+) -> None:
     services = make_services()
     scripted_plans["broken"] = Plan(always=lambda: AssertionError("a dead-lettered job was run"))
     poison = add_job(services, seed=5, model="broken", status=JobStatus.running, attempts=3, max_attempts=3,

@@ -101,7 +101,10 @@ def test_broker_down_answers_503_and_accepted_jobs_survive_its_restart(
     own_redis: RedisServer, make_settings: Callable[..., Settings], servers: list[LiveServer]
 ) -> None:
     settings = make_settings(
-        **celery_settings(own_redis.url), worker_concurrency=0, redispatch_after_seconds=1, redispatch_interval_seconds=0.3
+        **celery_settings(own_redis.url),
+        worker_concurrency=0,
+        redispatch_after_seconds=1,
+        redispatch_interval_seconds=0.3,
     )
     live = start_server(settings)
     servers.append(live)

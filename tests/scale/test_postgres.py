@@ -17,8 +17,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from aptmagic.migrations import migrate
 from aptmagic.db.session import create_db_engine
+from aptmagic.migrations import migrate
 from aptmagic.migrations.tables import Base
 
 ROOT = Path(__file__).resolve().parents[2]

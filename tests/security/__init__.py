@@ -17,6 +17,8 @@ EXPECTED_HEADERS = {
     "permissions-policy": PERMISSIONS_POLICY,
     "cross-origin-opener-policy": "same-origin",
 }
+
+
 def assert_secure(response: Any, where: str = "") -> None:
     """Every security header with its value, and no HSTS (these requests are plain HTTP)."""
     where = where or f"{response.request.method} {response.request.url}"

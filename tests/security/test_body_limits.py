@@ -83,14 +83,18 @@ def test_content_length_over_the_limit(http: httpx.Client) -> None:
 
 
 def test_chunked_body_over_the_limit(http: httpx.Client) -> None:
-    response = http.post("/api/v1/jobs", content=chunks(job_body(3 * LIMIT)), headers={"content-type": "application/json"})
+    response = http.post(
+        "/api/v1/jobs", content=chunks(job_body(3 * LIMIT)), headers={"content-type": "application/json"}
+    )
     assert response.request.headers.get("transfer-encoding") == "chunked"
     assert "content-length" not in response.request.headers
     assert_payload_too_large(response)
 
 
 def test_chunked_body_under_the_limit_passes(http: httpx.Client) -> None:
-    response = http.post("/api/v1/jobs", content=chunks(job_body(100), 30), headers={"content-type": "application/json"})
+    response = http.post(
+        "/api/v1/jobs", content=chunks(job_body(100), 30), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 202, response.text
 
 
@@ -111,7 +115,9 @@ def test_uploads_use_their_own_limit(http: httpx.Client) -> None:
     posted = http.post("/api/v1/uploads", files={"file": ("a.png", data, "image/png")})
     assert posted.status_code == 201, posted.text
 
-    grant = http.post("/api/v1/uploads/presign", json={"content_type": "image/png", "size": len(data), "filename": "b.png"})
+    grant = http.post(
+        "/api/v1/uploads/presign", json={"content_type": "image/png", "size": len(data), "filename": "b.png"}
+    )
     assert grant.status_code == 201, grant.text
     put = http.put(grant.json()["url"], content=data, headers={"content-type": "image/png"})
     assert put.status_code == 201, put.text
@@ -125,7 +131,9 @@ def test_uploads_use_their_own_limit(http: httpx.Client) -> None:
 # ---- the middleware alone ------------------------------------------------------
 
 
-def run_asgi(middleware: Any, scope: dict[str, Any], messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+def run_asgi(
+    middleware: Any, scope: dict[str, Any], messages: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
     """Run one request; return what was sent and how many times receive was called."""
     sent: list[dict[str, Any]] = []
     calls = 0
@@ -190,7 +198,9 @@ def test_exempt_routes_pass_untouched() -> None:
         await send({"type": "http.response.body", "body": b""})
 
     middleware = BodyLimitMiddleware(app, max_bytes=10, exempt=lambda method, path: path == "/upload")
-    sent, _ = run_asgi(middleware, scope_for([(b"content-length", b"100")], path="/upload"), [
-        {"type": "http.request", "body": b"x" * 100}
-    ])
+    sent, _ = run_asgi(
+        middleware,
+        scope_for([(b"content-length", b"100")], path="/upload"),
+        [{"type": "http.request", "body": b"x" * 100}],
+    )
     assert sent[0]["status"] == 201

@@ -112,7 +112,9 @@ def test_wildcard_with_credentials_is_refused(make_settings: Callable[..., Setti
         make_settings(cors_origins=[ALLOWED, "*"], cors_allow_credentials=True)
 
 
-@pytest.mark.parametrize("origin", ["https://app.example.com/", "app.example.com", "https://a.example/path", "ftp://a.b", ""])
+@pytest.mark.parametrize(
+    "origin", ["https://app.example.com/", "app.example.com", "https://a.example/path", "ftp://a.b", ""]
+)
 def test_malformed_origins_are_refused(make_settings: Callable[..., Settings], origin: str) -> None:
     with pytest.raises(ValidationError, match="CORS origin"):
         make_settings(cors_origins=[origin])

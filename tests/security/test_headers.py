@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from aptmagic.api.security import CONTENT_SECURITY_POLICY
 from aptmagic.app import create_app
 from aptmagic.config import Settings
-from aptmagic.api.security import CONTENT_SECURITY_POLICY
 from tests.conftest import LiveServer, create_account, create_asset, start_server
 from tests.security import EXPECTED_HEADERS, assert_secure, auth_of
 from tests.web.test_page import BROWSER_MISSING, CHROMIUM, CHROMIUM_ARGS
@@ -174,7 +174,9 @@ def test_hsts_can_be_turned_off(app_for: Callable[..., Any]) -> None:
         (True, "http, https", HSTS),
     ],
 )
-def test_hsts_behind_a_proxy(app_for: Callable[..., Any], trust: bool, forwarded: str | None, expected: str | None) -> None:
+def test_hsts_behind_a_proxy(
+    app_for: Callable[..., Any], trust: bool, forwarded: str | None, expected: str | None
+) -> None:
     plain = TestClient(app_for(trust_forwarded_headers=trust), base_url="http://testserver")
     headers = {"X-Forwarded-Proto": forwarded} if forwarded else {}
     response = plain.get("/healthz", headers=headers)

@@ -11,12 +11,12 @@ import time
 import pytest
 import redis
 
-from aptmagic.shared_state.throttle import RedisLoginThrottle
-from aptmagic.shared_state.results import RedisResultCache, owner_scope
 from aptmagic.shared_state.cancels import RedisCancelSignals
 from aptmagic.shared_state.events import JobEvent, RedisJobEventBus
 from aptmagic.shared_state.ratelimit import RedisRateLimiter
 from aptmagic.shared_state.redis import SharedStateUnavailable, create_redis
+from aptmagic.shared_state.results import RedisResultCache, owner_scope
+from aptmagic.shared_state.throttle import RedisLoginThrottle
 from tests.support.services import RedisServer, free_port
 
 
@@ -155,7 +155,9 @@ def test_an_event_from_another_process_reaches_a_subscriber(
         sub = bus.subscribe("job42")
         other = bus.subscribe("job43")
         assert await asyncio.to_thread(bus.listening.wait, 10)
-        await asyncio.to_thread(subprocess.run, [sys.executable, "-c", PUBLISHER, redis_server.url, prefix, "job42"], check=True, timeout=60)
+        await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-c", PUBLISHER, redis_server.url, prefix, "job42"], check=True, timeout=60
+        )
         got = [await sub.get(10), await other.get(0.2)]
         sub.close()
         other.close()

@@ -65,7 +65,9 @@ def test_two_apps_share_the_result_cache(redis_apps: Callable[..., LiveServer]) 
     assert hit_b.json()["outputs"][0]["asset_id"] == first["outputs"][0]["asset_id"] if first["outputs"] else True
 
 
-def stream_events(url: str, headers: dict[str, str], job_id: str, into: list[SSEEvent], opened: threading.Event) -> None:
+def stream_events(
+    url: str, headers: dict[str, str], job_id: str, into: list[SSEEvent], opened: threading.Event
+) -> None:
     with (
         httpx.Client(headers=headers, timeout=httpx.Timeout(30, read=90)) as http,
         http.stream("GET", f"{url}{JOBS}/{job_id}/events") as response,
@@ -164,7 +166,9 @@ def test_without_rate_limits_redis_down_degrades_the_cache_and_refuses_log_in(
             job = http.post(JOBS, json=image(9400))  # the cache degrades to a miss: the job is still taken
             assert job.status_code == 202, job.text
             assert wait_for(http, job.json()["id"])["status"] == "succeeded"
-            login = httpx.post(f"{app.url}/api/v1/auth/login", json={"login": "tester", "password": app.account.password})
+            login = httpx.post(
+                f"{app.url}/api/v1/auth/login", json={"login": "tester", "password": app.account.password}
+            )
             assert login.status_code == 503 and login.headers["retry-after"] == "5"
             deadline = time.monotonic() + 10
             while app.services.events.listening.is_set() and time.monotonic() < deadline:

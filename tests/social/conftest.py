@@ -43,7 +43,9 @@ class User:
 
     def image(self, prompt: str = "a red boat") -> str:
         """The asset id of a fresh tiny-sd output of this user."""
-        job = wait_for(self.http, submit(self.http, prompt=prompt, width=64, height=64, steps=1, seed=next(_seeds))["id"])
+        job = wait_for(
+            self.http, submit(self.http, prompt=prompt, width=64, height=64, steps=1, seed=next(_seeds))["id"]
+        )
         assert job["status"] == "succeeded", job
         return str(job["outputs"][0]["asset_id"])
 

@@ -20,11 +20,24 @@ def target(make_user: type[User]) -> tuple[User, dict]:
 def bad_bodies(asset_id: str) -> list[object]:
     ok = {"asset_id": asset_id, "title": "t"}
     return [
-        {}, [], "a string", None, 42,
-        {**ok, "title": ""}, {**ok, "title": "   "}, {**ok, "title": "x" * 121}, {**ok, "title": "two\nlines"},
-        {**ok, "caption": "c" * 2001}, {**ok, "caption": "nul\x00byte"}, {**ok, "tags": ["t"] * 11},
-        {**ok, "tags": "not-a-list"}, {**ok, "tags": [1, 2]}, {**ok, "visibility": "secret"},
-        {**ok, "extra": True}, {**ok, "asset_id": 7}, {**ok, "title": {"$ne": 1}},
+        {},
+        [],
+        "a string",
+        None,
+        42,
+        {**ok, "title": ""},
+        {**ok, "title": "   "},
+        {**ok, "title": "x" * 121},
+        {**ok, "title": "two\nlines"},
+        {**ok, "caption": "c" * 2001},
+        {**ok, "caption": "nul\x00byte"},
+        {**ok, "tags": ["t"] * 11},
+        {**ok, "tags": "not-a-list"},
+        {**ok, "tags": [1, 2]},
+        {**ok, "visibility": "secret"},
+        {**ok, "extra": True},
+        {**ok, "asset_id": 7},
+        {**ok, "title": {"$ne": 1}},
     ]
 
 

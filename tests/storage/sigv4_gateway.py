@@ -83,7 +83,9 @@ class Gateway:
         if "X-Amz-Signature=" in handler.path:
             error = judge(handler.command, headers.get("Host", ""), handler.path, headers, datetime.now(UTC))
             if error is not None:
-                self._reply(handler, 403, {"Content-Type": "application/xml"}, f"<Error><Code>{error}</Code></Error>".encode())
+                self._reply(
+                    handler, 403, {"Content-Type": "application/xml"}, f"<Error><Code>{error}</Code></Error>".encode()
+                )
                 return
         upstream = httpx.request(
             handler.command, self.upstream + handler.path,

@@ -76,7 +76,9 @@ def test_a_presigned_put_is_bound_to_its_key_type_and_time(store: S3BlobStore) -
     assert store.read("tmp/uploads/x1") == b"ok"
 
 
-def test_the_api_hands_out_short_lived_download_urls(tmp_path: Path, models_dir: Path, gateway: Gateway, aws_env: None) -> None:
+def test_the_api_hands_out_short_lived_download_urls(
+    tmp_path: Path, models_dir: Path, gateway: Gateway, aws_env: None
+) -> None:
     live = start_server(s3_app_settings(tmp_path, models_dir, gateway.url, s3_presign_ttl_seconds=2))
     try:
         with httpx.Client(base_url=live.url, timeout=30, headers=live.auth_headers) as http:

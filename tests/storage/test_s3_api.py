@@ -80,7 +80,9 @@ def test_start_up_configured_the_bucket(server: LiveServer, moto_server: MotoSer
     assert ids == {"aptmagic-temporary-uploads", "aptmagic-noncurrent-versions"}
 
 
-def test_outputs_are_stored_in_the_bucket_and_served(http: httpx.Client, server: LiveServer, moto_server: MotoServer) -> None:
+def test_outputs_are_stored_in_the_bucket_and_served(
+    http: httpx.Client, server: LiveServer, moto_server: MotoServer
+) -> None:
     out = make_output(http, 1)
     key = storage_key(server, out["asset_id"])
     stored = s3_client(moto_server.url).get_object(Bucket=server.services.settings.s3_bucket, Key="apt/" + key)
@@ -239,7 +241,9 @@ def test_local_store_answers_no_versions(live: LiveServer, client: httpx.Client)
 def test_redirect_downloads_and_short_expiry(
     tmp_path: Path, models_dir: Path, moto_server: MotoServer, module_aws_env: None
 ) -> None:
-    settings = s3_app_settings(tmp_path, models_dir, moto_server.url, s3_redirect_downloads=True, s3_presign_ttl_seconds=1)
+    settings = s3_app_settings(
+        tmp_path, models_dir, moto_server.url, s3_redirect_downloads=True, s3_presign_ttl_seconds=1
+    )
     live = start_server(settings)
     try:
         with httpx.Client(base_url=live.url, timeout=30, headers=live.auth_headers) as client:

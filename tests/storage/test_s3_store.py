@@ -18,8 +18,8 @@ from aptmagic.storage.base import (
     StorageUnavailable,
     VersionedBlobStore,
 )
-from aptmagic.wiring.lifecycle import apply
 from aptmagic.storage.s3 import S3BlobStore, s3_config
+from aptmagic.wiring.lifecycle import apply
 from tests.storage.conftest import REGION, s3_client
 from tests.support.services import MotoServer, free_port
 
@@ -92,7 +92,10 @@ def test_presigned_urls_carry_their_expiry_and_signature(s3_store: S3BlobStore) 
     assert query["X-Amz-Expires"] == ["1"]
     assert len(query["X-Amz-Signature"][0]) == 64
     assert query["X-Amz-SignedHeaders"] == ["host"]
-    assert query["X-Amz-Credential"][0].startswith("testing/") and f"/{REGION}/s3/aws4_request" in query["X-Amz-Credential"][0]
+    assert (
+        query["X-Amz-Credential"][0].startswith("testing/")
+        and f"/{REGION}/s3/aws4_request" in query["X-Amz-Credential"][0]
+    )
 
 
 def _captured_headers(store: S3BlobStore, operation: str) -> list[dict[str, str]]:
@@ -137,7 +140,9 @@ def test_sse_settings_are_checked(tmp_path: Any) -> None:
         Settings(data_dir=tmp_path, storage_backend="s3", s3_bucket="b", s3_sse="DES")
 
 
-def test_lifecycle_rules_and_versioning_applied(moto_server: MotoServer, make_bucket: Callable[..., str], tmp_path: Any) -> None:
+def test_lifecycle_rules_and_versioning_applied(
+    moto_server: MotoServer, make_bucket: Callable[..., str], tmp_path: Any
+) -> None:
     bucket = make_bucket(versioned=False)
     settings = Settings(
         data_dir=tmp_path, storage_backend="s3", s3_bucket=bucket, s3_endpoint_url=moto_server.url, s3_region=REGION,
@@ -165,10 +170,17 @@ def test_unreachable_endpoint_fails_fast_as_unavailable(aws_env: None) -> None:
     import boto3
 
     dead = f"http://127.0.0.1:{free_port()}"
-    client = boto3.session.Session().client("s3", endpoint_url=dead, region_name=REGION, config=s3_config(0.5, 0.5, 2, True))
+    client = boto3.session.Session().client(
+        "s3", endpoint_url=dead, region_name=REGION, config=s3_config(0.5, 0.5, 2, True)
+    )
     store = S3BlobStore(client, "bucket")
     started = time.monotonic()
-    for call in (lambda: store.put("k", b"x", "text/plain"), lambda: store.read("k"), store.check, lambda: store.list_versions("k")):
+    for call in (
+        lambda: store.put("k", b"x", "text/plain"),
+        lambda: store.read("k"),
+        store.check,
+        lambda: store.list_versions("k"),
+    ):
         with pytest.raises(StorageUnavailable) as caught:
             call()
         assert caught.value.status_code == 503 and caught.value.headers == {"Retry-After": "5"}
@@ -195,7 +207,12 @@ def test_lifecycle_command_line(moto_server: MotoServer, make_bucket: Callable[.
         "APTMAGIC_S3_TEMP_EXPIRE_DAYS": "2",
     }  # fmt: skip
     done = subprocess.run(
-        [sys.executable, "-m", "aptmagic.wiring.lifecycle"], env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "aptmagic.wiring.lifecycle"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)

@@ -145,7 +145,9 @@ def _samples(values: np.ndarray, sample_format: str) -> np.ndarray:
     raise ValueError(sample_format)
 
 
-def encode_video(container: str, codec: str, size: tuple[int, int] = (64, 48), frames: int = 6, rate: int = 10) -> bytes:
+def encode_video(
+    container: str, codec: str, size: tuple[int, int] = (64, 48), frames: int = 6, rate: int = 10
+) -> bytes:
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=container) as out:
         stream = out.add_stream(codec, rate=rate)

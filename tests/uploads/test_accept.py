@@ -11,8 +11,15 @@ import pytest
 from aptmagic.assets.models import Asset
 from aptmagic.uploads.service import display_name
 from tests.conftest import LiveServer
-from tests.uploads import SAMPLES, encode_audio, encode_video, post_file, sample, shared_server
-from tests.uploads import http  # noqa: F401  (fixture)
+from tests.uploads import (
+    SAMPLES,
+    encode_audio,
+    encode_video,
+    http,  # noqa: F401  (fixture)
+    post_file,
+    sample,
+    shared_server,
+)
 
 server = shared_server()
 

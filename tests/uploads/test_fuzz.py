@@ -13,8 +13,14 @@ from hypothesis import strategies as st
 
 from aptmagic.kit.errors import AppError
 from tests.conftest import LiveServer
-from tests.uploads import SAMPLES, png_chunk, post_file, sample, shared_server
-from tests.uploads import http  # noqa: F401  (fixture)
+from tests.uploads import (
+    SAMPLES,
+    http,  # noqa: F401  (fixture)
+    png_chunk,
+    post_file,
+    sample,
+    shared_server,
+)
 
 server = shared_server(upload_max_bytes=256 * 1024, upload_max_pixels=4_000_000, upload_probe_timeout_seconds=2.0)
 
@@ -126,7 +132,9 @@ def test_the_http_endpoint_never_answers_5xx(
 @given(data=ANY_UPLOAD, size_slack=st.integers(-64, 64))
 def test_the_presigned_endpoint_never_answers_5xx(http: httpx.Client, data: bytes, size_slack: int) -> None:
     declared = "image/png" if data[:4] == b"\x89PNG" else "video/mp4"
-    grant = http.post("/api/v1/uploads/presign", json={"content_type": declared, "size": max(1, len(data) + size_slack)})
+    grant = http.post(
+        "/api/v1/uploads/presign", json={"content_type": declared, "size": max(1, len(data) + size_slack)}
+    )
     assert grant.status_code == 201, grant.text
 
     response = http.put(grant.json()["url"], content=data)

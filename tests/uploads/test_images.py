@@ -9,8 +9,12 @@ import pytest
 from PIL import Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
 
-from tests.uploads import image_bytes, post_file, shared_server
-from tests.uploads import http  # noqa: F401  (fixture)
+from tests.uploads import (
+    http,  # noqa: F401  (fixture)
+    image_bytes,
+    post_file,
+    shared_server,
+)
 
 server = shared_server()
 GPS_IFD = 0x8825

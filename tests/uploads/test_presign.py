@@ -13,8 +13,13 @@ import pytest
 
 from aptmagic.uploads.presign import UploadSigner
 from tests.conftest import LiveServer
-from tests.uploads import error_of, raw_request, sample, shared_server
-from tests.uploads import http  # noqa: F401  (fixture)
+from tests.uploads import (
+    error_of,
+    http,  # noqa: F401  (fixture)
+    raw_request,
+    sample,
+    shared_server,
+)
 
 MAX_BYTES = 500_000
 TTL = 600
@@ -22,7 +27,9 @@ server = shared_server(upload_max_bytes=MAX_BYTES, presign_ttl_seconds=TTL)
 
 
 def presign(http: httpx.Client, content_type: str, size: int, filename: str | None = None) -> dict:
-    response = http.post("/api/v1/uploads/presign", json={"content_type": content_type, "size": size, "filename": filename})
+    response = http.post(
+        "/api/v1/uploads/presign", json={"content_type": content_type, "size": size, "filename": filename}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -17,6 +17,7 @@ from tests.uploads import (
     encode_video,
     error_of,
     gif_bytes,
+    http,  # noqa: F401  (fixture)
     image_bytes,
     png_bomb,
     post_file,
@@ -25,7 +26,6 @@ from tests.uploads import (
     shared_server,
     wav_bytes,
 )
-from tests.uploads import http  # noqa: F401  (fixture)
 
 MAX_BYTES = 200_000
 MAX_PIXELS = 1_000_000
@@ -102,7 +102,8 @@ def test_a_file_one_byte_over_the_limit_is_refused(http: httpx.Client) -> None:
 def test_a_content_length_over_the_limit_is_refused_before_the_body_is_read(server: LiveServer) -> None:
     auth = f"Authorization: {server.auth_headers['Authorization']}\r\n".encode()
     head = (
-        b"POST /api/v1/uploads HTTP/1.1\r\nHost: test\r\n" + auth
+        b"POST /api/v1/uploads HTTP/1.1\r\nHost: test\r\n"
+        + auth
         + b"Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 1000000000\r\n\r\n"
     )
     started = time.monotonic()
@@ -118,7 +119,7 @@ def test_a_chunked_body_is_refused_once_it_passes_the_limit(http: httpx.Client) 
     sent = []
 
     def body() -> Iterator[bytes]:
-        yield b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+        yield b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
         for _ in range(40):
             sent.append(1)
             yield b"\x89PNG" + b"\x00" * 8188
@@ -234,7 +235,7 @@ def test_two_files_in_one_upload_are_refused(http: httpx.Client) -> None:
 
 
 def test_a_multipart_body_cut_short_is_refused(http: httpx.Client) -> None:
-    body = b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n" + sample("png")
+    body = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n' + sample("png")
 
     response = http.post("/api/v1/uploads", content=body, headers={"Content-Type": "multipart/form-data; boundary=xyz"})
 

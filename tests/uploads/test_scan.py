@@ -79,7 +79,9 @@ def test_bytes_refused_by_type_never_reach_the_scanner(scanned: httpx.Client, cl
     assert clamd.scanned == []
 
 
-def test_an_unreachable_scanner_is_503_with_retry_after(make_settings: Callable[..., Settings], short_dir: Path) -> None:
+def test_an_unreachable_scanner_is_503_with_retry_after(
+    make_settings: Callable[..., Settings], short_dir: Path
+) -> None:
     server = serve(make_settings, clamav_socket=str(short_dir / "nobody-listens.sock"))
     try:
         with httpx.Client(base_url=server.url, timeout=30, headers=server.auth_headers) as client:

@@ -67,7 +67,9 @@ class Shots:
 
     def take(self, page: Any, name: str, *, sizes: tuple[str, ...] = ("desktop", "phone")) -> None:
         """Full-page screenshots at each size; the viewport is put back to desktop after."""
-        page.evaluate("() => { const t = document.getElementById('toast'); if (t) t.hidden = true; window.scrollTo(0, 0); }")
+        page.evaluate(
+            "() => { const t = document.getElementById('toast'); if (t) t.hidden = true; window.scrollTo(0, 0); }"
+        )
         for size in sizes:
             page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
             page.wait_for_timeout(150)
@@ -123,7 +125,10 @@ def open_page(browser: Any, base: str) -> Watched:
     page.on("response", on_response)
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda exc: watched.problems.append(f"page error: {exc}"))
-    page.on("request", lambda req: None if req.url.startswith(base) or req.url.startswith("data:") else watched.remote.append(req.url))
+    page.on(
+        "request",
+        lambda req: None if req.url.startswith(base) or req.url.startswith("data:") else watched.remote.append(req.url),
+    )
     page.add_init_script(WATCH)
     return watched
 

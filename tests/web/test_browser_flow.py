@@ -42,8 +42,10 @@ def generate(alice: Watched, shots: Shots) -> str:
     page.fill("#steps", "40")
     page.click("#submit")
     # Live progress: the bar moves while the job runs, then the image shows.
-    page.wait_for_function("() => document.getElementById('result-card').dataset.state === 'running'"
-                           " && document.getElementById('progress').value >= 1")
+    page.wait_for_function(
+        "() => document.getElementById('result-card').dataset.state === 'running'"
+        " && document.getElementById('progress').value >= 1"
+    )
     assert re.fullmatch(r"Step \d+ of 40", page.text_content("#progress-label") or "")
     shots.take(page, "02-generate-progress", sizes=("desktop",))
     page.wait_for_function(

@@ -36,14 +36,19 @@ def five_posts(live: LiveServer) -> list[str]:
 
 @needs_browser
 @pytest.mark.timeout(300)
-def test_feed_loads_more_with_the_cursor(browser: Any, live: LiveServer, shots: Shots, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_feed_loads_more_with_the_cursor(
+    browser: Any, live: LiveServer, shots: Shots, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("aptmagic.web.social.FEED_LIMIT", 2)
     expected = five_posts(live)
     viewer = open_page(browser, live.url)
     sign_up(viewer, "viewer")
     page = viewer.page
     page.goto(f"{live.url}/feed")
-    ids = lambda: page.eval_on_selector_all("#posts .post-card", "cards => cards.map(c => c.dataset.id)")
+
+    def ids():
+        return page.eval_on_selector_all("#posts .post-card", "cards => cards.map(c => c.dataset.id)")
+
     assert ids() == expected[:2]
     page.click("#load-more")
     page.wait_for_function("() => document.querySelectorAll('#posts .post-card').length === 4")
@@ -79,7 +84,9 @@ def test_progress_falls_back_to_polling_when_events_fail(browser: Any, live: Liv
     page.fill("#height", "64")
     page.fill("#steps", "3")
     page.click("#submit")
-    page.wait_for_function("() => { const i = document.querySelector('#result img'); return i && i.naturalWidth === 64; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#result img'); return i && i.naturalWidth === 64; }"
+    )
     assert blocked, "the page tried the event stream first"
     assert page.text_content("#status") == "Done."
     assert page.text_content("#progress-label") == "Step 3 of 3"

@@ -60,14 +60,18 @@ def image_to_image(user: Watched, shots: Shots, tmp_path: Path) -> None:
     page = user.page
     page.goto(f"{user.base}/?task=image-to-image")
     drop_file(page, "#dropzone", png_file(tmp_path), "image/png")
-    page.wait_for_function("() => { const i = document.querySelector('#source-preview img'); return i && i.naturalWidth === 64; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#source-preview img'); return i && i.naturalWidth === 64; }"
+    )
     assert page.input_value("#source")
     page.fill("#num_variations", "2")
     page.click("#advanced summary")
     page.fill("#steps", "4")
     page.click("#submit")
     wait_done(page)
-    page.wait_for_function("() => [...document.querySelectorAll('#result img')].filter(i => i.naturalWidth > 0).length === 2")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#result img')].filter(i => i.naturalWidth > 0).length === 2"
+    )
     shots.take(page, "20-image-to-image")
 
 

@@ -121,7 +121,7 @@ def test_page_serves_form_script_and_local_assets(client: httpx.Client) -> None:
 
 @pytest.mark.timeout(300)
 def test_prompt_with_html_is_escaped_in_recent_list(client: httpx.Client) -> None:
-    prompt = EVIL + ' "quoted" & \'single\''
+    prompt = EVIL + " \"quoted\" & 'single'"
     job = submit(client, prompt=prompt, width=64, height=64, steps=1)
     html = client.get("/").text
     assert EVIL not in html

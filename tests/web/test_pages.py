@@ -138,7 +138,9 @@ def test_every_page_renders_with_the_layout_and_local_assets(ann: httpx.Client, 
     assert response.headers["cache-control"] == "no-store"
     assert "script-src 'self'" in response.headers["content-security-policy"]
     page = parse(response.text)
-    nav = [a["href"] for a in page.find("a") if a.get("href") in ("/", "/feed", "/gallery", "/keys", "/account", "/admin")]
+    nav = [
+        a["href"] for a in page.find("a") if a.get("href") in ("/", "/feed", "/gallery", "/keys", "/account", "/admin")
+    ]
     assert {"/", "/feed", "/gallery", "/keys", "/account"} <= set(nav)
     assert "/admin" not in nav, "no admin link for a user"
     assert page.find("a", href="#main") and page.find("main", id="main")
@@ -149,7 +151,9 @@ def test_every_page_renders_with_the_layout_and_local_assets(ann: httpx.Client, 
     assert_inert(response.text)
 
 
-def test_admin_sees_the_admin_pages_and_users_do_not(ann: httpx.Client, root: httpx.Client, people: dict[str, Account]) -> None:
+def test_admin_sees_the_admin_pages_and_users_do_not(
+    ann: httpx.Client, root: httpx.Client, people: dict[str, Account]
+) -> None:
     assert ann.get("/admin").status_code == 403
     assert ann.get("/admin/moderation").status_code == 403
     page = root.get("/admin")

@@ -10,7 +10,9 @@ import pytest
 WEB = Path(__file__).parents[2] / "aptmagic" / "web"
 SCRIPTS = sorted((WEB / "static").glob("*.js"))
 TEMPLATES = sorted((WEB / "templates").glob("*.html"))
-SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function|setAttribute\(\s*['\"]on")
+SINKS = re.compile(
+    r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function|setAttribute\(\s*['\"]on"
+)
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)

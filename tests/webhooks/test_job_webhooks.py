@@ -146,7 +146,9 @@ def test_a_refused_submit_leaves_no_job(client: httpx.Client) -> None:
     assert len(client.get("/api/v1/jobs", params={"limit": 100}).json()["items"]) == before
 
 
-def test_deliveries_are_shown_to_the_owner_only(client: httpx.Client, hook_live: LiveServer, receiver: Receiver) -> None:
+def test_deliveries_are_shown_to_the_owner_only(
+    client: httpx.Client, hook_live: LiveServer, receiver: Receiver
+) -> None:
     job = submit_with_hook(client, receiver.url)
     deliveries(client, str(job["id"]), 1)
     other = create_account(hook_live.services, "hookstranger")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aptmagic.webhooks.client import GuardedPoster
 from aptmagic.kit.ssrf import Allowlist, UrlRefused, check_url, resolve
+from aptmagic.webhooks.client import GuardedPoster
 from tests.webhooks.receiver import webhook_receiver
 
 NONE = Allowlist()

@@ -4,7 +4,6 @@ or canceled at the next start, and a real SIGKILL mid-job loses nothing."""
 from __future__ import annotations
 
 import contextlib
-
 import os
 import signal
 import socket
@@ -21,11 +20,11 @@ import httpx
 import pytest
 
 from aptmagic.config import Settings
-from aptmagic.wiring.services import Services, build_services
 from aptmagic.db.base import utcnow
+from aptmagic.inference.params import TextToImageParams
 from aptmagic.inference.tiny import ensure_builtin
 from aptmagic.jobs.models import Job, JobStatus
-from aptmagic.inference.params import TextToImageParams
+from aptmagic.wiring.services import Services, build_services
 from tests.conftest import LiveServer, wait_for
 from tests.worker.conftest import SCRIPTED_MODELS, Plan, scripted_spec
 
@@ -219,7 +218,9 @@ def wait_healthy(proc: subprocess.Popen[bytes], url: str, log_path: Path, timeou
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
+            raise AssertionError(
+                f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}"
+            )
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return

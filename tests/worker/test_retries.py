@@ -339,6 +339,7 @@ def test_failures_do_not_block_other_jobs(
     assert results[flaky["id"]]["attempts"] == 3
     assert results[broken["id"]]["error"]["code"] == "internal_error"
     assert [results[j["id"]]["status"] for j in steady] == ["succeeded"] * 3
+
     # the steady jobs ran while the flaky one waited between its attempts
     def finished(job_id: str) -> datetime:
         return datetime.fromisoformat(results[job_id]["timings"]["finished_at"])
