@@ -9,11 +9,10 @@ from aptmagic.api.deps import SessionDep, SettingsDep
 from aptmagic.auth.deps import AuthServiceDep, PrincipalDep
 from aptmagic.auth.schemas import KeyRead, UserRead
 from aptmagic.jobs.deps import JobServiceDep
-from aptmagic.jobs.repository import JobFilters
+from aptmagic.jobs.repository import JobFilters, JobRepository
 from aptmagic.jobs.schemas import JobRead
 from aptmagic.quotas.deps import QuotaServiceDep
 from aptmagic.web.render import PAGES
-from aptmagic.web.repository import QueueStatsRepository
 
 ADMIN_USERS_LIMIT = 200
 FAILED_LIMIT = 20
@@ -51,7 +50,7 @@ def admin(
     failed, _ = jobs.page(session, JobFilters(status="failed"), None, FAILED_LIMIT)
     return PAGES.render(
         request, "admin.html", principal, active="admin", title="Admin", users=users,
-        depth=QueueStatsRepository(session).depth(), failed=[JobRead.of(job) for job in failed],
+        depth=JobRepository(session).active().by_status(), failed=[JobRead.of(job) for job in failed],
         plans=sorted(quotas.plans), workers=settings.worker_concurrency,
     )  # fmt: skip
 
