@@ -25,11 +25,15 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for dat
 
 def _settings(**overrides: Any) -> Any:
     from aptmagic.config import Settings
+    from aptmagic.kit.secret_refs import SecretRefError
 
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:  # a ValidationError, or APTMAGIC_CONFIG_FILE naming no file
         console.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except SecretRefError as exc:  # an aws-sm:// or aws-ssm:// value that cannot be read
+        console.print(f"[red]Settings not read:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
 
 
