@@ -48,6 +48,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_nested_delimiter="__",
         extra="ignore",
+        hide_input_in_errors=True,  # an error must not echo the inputs: secrets among them
     )
 
     environment: Environment = Field(

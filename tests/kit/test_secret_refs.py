@@ -147,6 +147,16 @@ def test_resolved_values_stay_out_of_repr_dumps_and_logs(
     assert any(record.name.startswith("botocore") for record in caplog.records)  # its debug log was on
 
 
+def test_a_failed_check_does_not_echo_resolved_values(
+    tmp_path: Path, aws: dict[str, str], secrets: dict[str, str]
+) -> None:
+    """A value read from a secret that fails its field's check: the message names the field only."""
+    with pytest.raises(ValueError) as caught:
+        make(tmp_path, aws, port=f"aws-sm://{secrets['json']}#password")
+    assert "port" in str(caught.value) and "valid integer" in str(caught.value)
+    assert DB_PASSWORD not in str(caught.value)
+
+
 def test_plain_values_are_not_touched(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url="sqlite:///x.db")
     assert settings.database_url == "sqlite:///x.db"
