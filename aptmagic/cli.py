@@ -1,4 +1,4 @@
-"""The aptmagic command: serve, api, worker, migrate, models, user; and the client commands (aptmagic.client.cli)."""
+"""The aptmagic command: serve, api, worker, migrate, backup, restore, models, user; and the client commands (aptmagic.client.cli)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,15 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for dat
 
 def _settings(**overrides: Any) -> Any:
     from aptmagic.config import Settings
+    from aptmagic.kit.secret_refs import SecretRefError
 
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:  # a ValidationError, or APTMAGIC_CONFIG_FILE naming no file
         console.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except SecretRefError as exc:  # an aws-sm:// or aws-ssm:// value that cannot be read
+        console.print(f"[red]Settings not read:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -123,6 +127,55 @@ def migrate(data_dir: DataDir = None) -> None:
     db_migrate.upgrade(engine)
     console.print(f"database at revision {db_migrate.current_revision(engine)}")
     engine.dispose()
+
+
+@app.command()
+def backup(
+    destination: Annotated[str, typer.Argument(help="A new or empty folder, or s3://bucket/prefix.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Back up the embedded database and blob folder, consistent with each other; the server may keep running."""
+    from aptmagic.backup.base import BackupError
+    from aptmagic.wiring.backup import NotEmbedded, backup_service, open_location
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        target = open_location(settings, destination)
+        manifest = backup_service(settings).backup(target)
+    except NotEmbedded as exc:
+        console.print(str(exc), highlight=False)
+        raise typer.Exit(2) from None
+    except BackupError as exc:
+        console.print(f"[red]Backup failed:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"backed up the database (revision {manifest.alembic_revision}) and {manifest.blob_count} blobs, "
+                  f"{manifest.total_bytes} bytes, to {target.location}", highlight=False)  # fmt: skip
+    if manifest.missing_blobs:
+        console.print(f"[yellow]{len(manifest.missing_blobs)} asset rows name blobs the store had already lost "
+                      f"(listed in the manifest), e.g. {manifest.missing_blobs[0]}[/yellow]", highlight=False)  # fmt: skip
+
+
+@app.command()
+def restore(
+    source: Annotated[str, typer.Argument(help="A backup folder, or s3://bucket/prefix.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the data folder's database and blobs.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Restore a backup into an empty data folder (stop aptmagic first), after checking every file's checksum."""
+    from aptmagic.backup.base import BackupError
+    from aptmagic.wiring.backup import NotEmbedded, backup_service, open_location
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        manifest = backup_service(settings).restore(open_location(settings, source), force=force)
+    except NotEmbedded as exc:
+        console.print(str(exc), highlight=False)
+        raise typer.Exit(2) from None
+    except BackupError as exc:
+        console.print(f"[red]Not restored:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"restored the database (revision {manifest.alembic_revision}) and {manifest.blob_count} blobs "
+                  f"made {manifest.created_at:%Y-%m-%d %H:%M:%S} UTC into {settings.data_dir}", highlight=False)  # fmt: skip
 
 
 @user_app.command("create")

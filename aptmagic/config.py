@@ -2,7 +2,9 @@
 
 Values come, highest priority first, from keyword arguments, ``APTMAGIC_*``
 environment variables, a ``.env`` file, and an optional TOML file named by
-``APTMAGIC_CONFIG_FILE``.
+``APTMAGIC_CONFIG_FILE``. Any value may instead name a secret, ``aws-sm://<secret-id>[#<json-key>]``
+or ``aws-ssm://<parameter-name>``, read once before validation (``aptmagic.kit.secret_refs``);
+such values are masked in ``repr`` and dumps.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import ipaddress
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_serializer, model_validator
+from pydantic_core.core_schema import SerializerFunctionWrapHandler
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -25,10 +29,13 @@ from pydantic_settings import (
 
 from aptmagic.inference.spec import ModelSpec
 from aptmagic.kit.plans import PLAN_NAME_PATTERN, Plan, default_plans
+from aptmagic.kit.secret_refs import AwsSecretReader, resolve_values
 
 Environment = Literal["development", "test", "production"]
 DEV_SECRET = "dev-insecure-secret-change-me"
 ORIGIN_RE = re.compile(r"https?://[^\s/?#]+")
+MASK = "**********"
+AWS_LITERAL_SETTINGS = frozenset({"aws_region", "aws_endpoint_url"})  # needed to read the references
 
 
 def _default_data_dir() -> Path:
@@ -41,6 +48,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_nested_delimiter="__",
         extra="ignore",
+        hide_input_in_errors=True,  # an error must not echo the inputs: secrets among them
     )
 
     environment: Environment = Field(
@@ -318,6 +326,19 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, le=200, description="Connections kept per process (PostgreSQL).")
     db_max_overflow: int = Field(20, ge=0, le=200, description="Extra connections under load (PostgreSQL).")
     db_connect_timeout_seconds: int = Field(5, ge=1, le=120, description="Database connect timeout (PostgreSQL).")
+    # AWS: settings read by reference (aws-sm://, aws-ssm://) and s3:// backups
+    aws_region: str | None = Field(
+        None,
+        description="AWS region of the Secrets Manager and SSM Parameter Store references (aws-sm://, aws-ssm://) "
+        "and of s3:// backups; unset: the AWS default chain decides.",
+    )
+    aws_endpoint_url: str | None = Field(
+        None,
+        description="Endpoint of an AWS-compatible service (an emulator such as moto) for the aws-sm:// and "
+        "aws-ssm:// references and s3:// backups; unset: AWS itself.",
+    )
+
+    _from_secrets: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @classmethod
     def settings_customise_sources(
@@ -336,6 +357,32 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         sources.append(file_secret_settings)
         return tuple(sources)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _resolve_secret_refs(cls, data: Any, handler: Callable[[Any], Settings]) -> Settings:
+        """Replace aws-sm:// and aws-ssm:// values before validation; remember which fields held one."""
+        if not isinstance(data, dict):
+            return handler(data)
+        region, endpoint = data.get("aws_region"), data.get("aws_endpoint_url")
+        values, from_secrets = resolve_values(
+            data, lambda: AwsSecretReader(region, endpoint), literal_only=AWS_LITERAL_SETTINGS
+        )
+        settings = handler(values)
+        settings._from_secrets = from_secrets
+        return settings
+
+    @model_serializer(mode="wrap")
+    def _mask_secret_refs(self, handler: SerializerFunctionWrapHandler) -> Any:
+        dumped = handler(self)
+        for name in self._from_secrets:
+            if isinstance(dumped, dict) and name in dumped and not isinstance(dumped[name], SecretStr):
+                dumped[name] = MASK
+        return dumped
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, (MASK if name in self._from_secrets and not isinstance(value, SecretStr) else value)
 
     @field_validator("cors_origins", "cors_allow_headers", "alert_email_to", "webhook_allowlist", mode="before")
     @classmethod

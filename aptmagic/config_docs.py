@@ -70,6 +70,7 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("Database connections", ("db_",)),
+    ("AWS secrets and backups", ("aws_",)),
 ]
 
 CONSTRAINTS = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"))
@@ -265,6 +266,15 @@ def _intro() -> list[str]:
             "- Settings are checked when they are read: a bad value stops the server at"
             " start-up. With `APTMAGIC_ENVIRONMENT=production` the server refuses to start"
             " with the development secret key or in demo mode."
+        ),
+        (
+            "- Any value may name a secret instead: `aws-sm://<secret-id>` (Secrets Manager),"
+            " `aws-sm://<secret-id>#<json-key>` (one key of a JSON secret) or"
+            " `aws-ssm://<parameter-name>` (Parameter Store, SecureStrings decrypted), e.g."
+            " `APTMAGIC_SECRET_KEY=aws-sm://prod/aptmagic/secret-key`. Each is read once at"
+            " start-up with the standard AWS credentials, before the checks; one that cannot be"
+            " read stops start-up with a message naming it. Such values are masked in logs and"
+            " dumps. See [AWS secrets and backups](#aws-secrets-and-backups)."
         ),
         "",
         "A config file example (`APTMAGIC_CONFIG_FILE=aptmagic.toml`):",

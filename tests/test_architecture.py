@@ -31,6 +31,7 @@ LAYERS: list[set[str]] = [
         "webhooks",
         "alerts",
         "observability",
+        "backup",
     },
     {"web", "compat"},
     {"migrations"},

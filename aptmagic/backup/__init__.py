@@ -1,0 +1,1 @@
+"""Backups of the embedded default: the SQLite database and the local blob folder, together."""
