@@ -88,10 +88,13 @@ class CircuitBreaker:
             return True
 
     def retry_in(self) -> float:
-        """Seconds until a call may be let through (0 when one may be now)."""
+        """Seconds until a call may be let through (0 when one may be now). While the half-open
+        probe is out its end is unknown: a whole cool-down, so refused callers do not spin."""
         with self._lock:
             if self._state is CircuitState.open:
                 return max(0.0, self.cooldown_seconds - (self._clock() - self._opened_at))
+            if self._state is CircuitState.half_open and self._probing:
+                return self.cooldown_seconds
             return 0.0
 
     def succeeded(self) -> None:

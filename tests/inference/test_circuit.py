@@ -70,6 +70,7 @@ def test_half_open_lets_one_probe_through_and_closes_on_its_success(clock: FakeC
     assert circuit.state is CircuitState.half_open
     assert not circuit.allow()  # everyone else waits for the probe
     assert not circuit.allow()
+    assert circuit.retry_in() == 5  # a refused caller comes back after a cool-down, not at once
     circuit.succeeded()
     assert circuit.state is CircuitState.closed
     assert circuit.allow() and circuit.allow()
@@ -99,6 +100,7 @@ def test_a_probe_that_says_nothing_gives_its_slot_back(clock: FakeClock) -> None
     assert circuit.allow()
     circuit.released()  # e.g. the job was canceled during the probe
     assert circuit.state is CircuitState.half_open
+    assert circuit.retry_in() == 0
     assert circuit.allow()
     assert not circuit.allow()
 

@@ -51,12 +51,13 @@ MODELS = [
 def test_a_down_engine_fails_over_to_the_next_model(
     start_live: Callable[..., LiveServer], http_for: Callable[[LiveServer], httpx.Client], plans: dict[str, Plan]
 ) -> None:
-    plans["primary"] = Plan(always=throttled)
+    gate = threading.Event()  # the job waits for the event stream to be open
+    plans["primary"] = Plan(always=throttled, gate=gate)
     plans["secondary"] = Plan()
     server = start_live(models=MODELS)
     client = http_for(server)
     job = submit(client, model="primary", seed=11)
-    events = read_events(client, job["id"])
+    events = read_events(client, job["id"], on_open=gate.set)
     done = wait_for(client, job["id"])
     assert done["status"] == "succeeded", done
     assert done["served_from"] == "failover:secondary"
@@ -148,6 +149,9 @@ def test_every_engine_down_answers_from_the_owners_stored_result(
         server, "aptmagic_jobs_served_total", {"task": "text-to-image", "model": "stored", "served_from": "fallback"}
     )
     assert after == before + 1
+    page = client.get(f"/jobs/{answered['id']}")
+    assert page.status_code == 200
+    assert "not a new generation" in page.text and f'href="/jobs/{first["id"]}"' in page.text
 
     # Another request (another prompt) has nothing stored: it waits, retries, and fails.
     other_prompt = wait_for(client, submit(client, model="stored", seed=33, prompt="a blue fox")["id"])
@@ -183,12 +187,13 @@ def test_a_fallback_is_never_the_source_of_another_fallback(
 def test_every_engine_down_without_fallback_retries_until_one_is_back(
     start_live: Callable[..., LiveServer], http_for: Callable[[LiveServer], httpx.Client], plans: dict[str, Plan]
 ) -> None:
-    plans["primary"] = Plan(failures=[throttled, throttled])
+    gate = threading.Event()
+    plans["primary"] = Plan(failures=[throttled, throttled], gate=gate)
     plans["secondary"] = Plan(failures=[throttled, throttled])
     server = start_live(models=[model("primary", failover=("secondary",)), model("secondary")], max_attempts=3)
     client = http_for(server)
     job = submit(client, model="primary", seed=51)
-    events = read_events(client, job["id"])
+    events = read_events(client, job["id"], on_open=gate.set)
     done = wait_for(client, job["id"])
     assert done["status"] == "succeeded", done
     assert done["served_from"] == "engine"  # the first engine came back first
@@ -208,12 +213,13 @@ def test_every_engine_down_without_fallback_retries_until_one_is_back(
 def test_a_retry_waits_for_the_open_circuit_to_allow_a_probe(
     start_live: Callable[..., LiveServer], http_for: Callable[[LiveServer], httpx.Client], plans: dict[str, Plan]
 ) -> None:
-    plans["lonely"] = Plan(failures=[throttled])
+    gate = threading.Event()
+    plans["lonely"] = Plan(failures=[throttled], gate=gate)
     cooldown = 1.0
     server = start_live(models=[model("lonely", circuit_failures=1, circuit_cooldown_seconds=cooldown)])
     client = http_for(server)
     job = submit(client, model="lonely", seed=61)
-    events = read_events(client, job["id"])
+    events = read_events(client, job["id"], on_open=gate.set)
     done = wait_for(client, job["id"])
     assert done["status"] == "succeeded" and done["served_from"] == "engine"
     assert done["attempts"] == 3
