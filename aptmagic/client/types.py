@@ -48,6 +48,7 @@ class Job:
     error: JobError | None
     cache_hit: bool
     raw: dict[str, Any] = field(repr=False)
+    served_from: str | None = None  # engine, failover:<model id>, or fallback (a stored result, not a new one)
 
     @property
     def done(self) -> bool:
@@ -75,6 +76,7 @@ class Job:
             error=JobError(error["code"], error["message"]) if error else None,
             cache_hit=bool(data.get("cache_hit")),
             raw=data,
+            served_from=data.get("served_from"),
         )
 
 

@@ -168,6 +168,39 @@ class ModelRegistry:
             if not self._specs[model_id].serves(task):
                 raise ValueError(f"default model {model_id!r} does not serve {task!r}")
         self._defaults = dict(defaults)
+        for spec in self._specs.values():
+            self._check_failover(spec)
+
+    def _check_failover(self, spec: ModelSpec) -> None:
+        for other_id in spec.failover:
+            other = self._specs.get(other_id)
+            if other is None:
+                raise ValueError(f"model {spec.id!r} fails over to {other_id!r}, which is not in the registry")
+            if not other.serves(spec.task):
+                raise ValueError(f"model {spec.id!r} fails over to {other_id!r}, which does not serve {spec.task!r}")
+        self._failover_path(spec.id, ())
+
+    def _failover_path(self, model_id: str, path: tuple[str, ...]) -> None:
+        if model_id in path:
+            cycle = " -> ".join([*path[path.index(model_id) :], model_id])
+            raise ValueError(f"failover models form a cycle: {cycle}")
+        for other_id in self._specs[model_id].failover:
+            self._failover_path(other_id, (*path, model_id))
+
+    def engines_for(self, spec: ModelSpec, task: str) -> list[ModelSpec]:
+        """The model, then its failover models (each followed by its own failovers, depth first),
+        each once, keeping those that serve ``task``."""
+        chain: list[ModelSpec] = []
+
+        def visit(current: ModelSpec) -> None:
+            if any(seen.id == current.id for seen in chain):
+                return
+            chain.append(current)
+            for other_id in current.failover:
+                visit(self._specs[other_id])
+
+        visit(spec)
+        return [chain[0], *(other for other in chain[1:] if other.serves(task))]
 
     def get(self, model_id: str) -> ModelSpec:
         try:

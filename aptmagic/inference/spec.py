@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
+REMOTE_BACKENDS = frozenset({"openai", "bedrock", "sagemaker"})
+"""Backends that call an engine elsewhere: they need no GPU here, so they default to the cpu queue."""
 
 
 class ModelSpec(BaseModel):
@@ -31,9 +33,34 @@ class ModelSpec(BaseModel):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Backend-specific settings, e.g. the rewriter model of a captioner."
     )
+    failover: tuple[str, ...] = Field(
+        (),
+        description="Ids of other registry models serving the same task, tried in order when this model's engine is down.",
+    )
+    fallback_to_stored: bool = Field(
+        False,
+        description="When every engine is down, answer from an earlier stored result of the same owner (seed aside).",
+    )
+    circuit_failures: int = Field(
+        5, ge=1, le=1000, description="Consecutive transient failures or timeouts that open the engine's circuit."
+    )
+    circuit_cooldown_seconds: float = Field(
+        30.0, gt=0, le=86_400, description="How long an open circuit refuses calls before one probe is let through."
+    )
     license: str = ""
     size: str = Field("", description="Download size, for people choosing a model.")
     description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _remote_engines_run_on_cpu(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("backend") in REMOTE_BACKENDS and "device" not in data:
+            return {**data, "device": "cpu"}
+        return data
+
+    @property
+    def is_remote(self) -> bool:
+        return self.backend in REMOTE_BACKENDS
 
     def serves(self, task: str) -> bool:
         return task == self.task or task in self.also_serves

@@ -46,6 +46,12 @@ class Job(IdMixin, TimestampMixin, Base):
     cache_key: Mapped[str] = mapped_column(String(64))
     cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
     cached_from_id: Mapped[str | None] = mapped_column(String(32))
+    fallback_key: Mapped[str | None] = mapped_column(
+        String(64), doc="cache_key without the seed: finds a stored result when the model's engines are down."
+    )
+    served_from: Mapped[str | None] = mapped_column(
+        String(80), doc="Who made the outputs: engine, failover:<model id>, or fallback (a stored result)."
+    )
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -70,6 +76,7 @@ class Job(IdMixin, TimestampMixin, Base):
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_created_id", "created_at", "id"),
         Index("ix_jobs_cache_key_status", "cache_key", "status"),
+        Index("ix_jobs_fallback_key_status", "fallback_key", "status"),
         Index("ix_jobs_owner_created", "owner_id", "created_at"),
     )
 

@@ -109,6 +109,17 @@ class JobRepository(Repository[Job]):
         )
         return self.session.scalars(query).first()
 
+    def find_fallbacks(self, fallback_key: str, owner_id: str | None, limit: int = 5) -> Sequence[Job]:
+        """The owner's newest succeeded jobs of the same request, any seed, made by an engine (not fallbacks)."""
+        query = (
+            select(Job)
+            .where(Job.fallback_key == fallback_key, Job.status == JobStatus.succeeded, _owned_by(owner_id))
+            .where(or_(Job.served_from.is_(None), Job.served_from != "fallback"))
+            .order_by(Job.created_at.desc())
+            .limit(limit)
+        )
+        return self.session.scalars(query).all()
+
     def set_fields(self, job_id: str, **values: Any) -> None:
         self.session.execute(
             update(Job).where(Job.id == job_id).values(**values).execution_options(synchronize_session=False)
@@ -141,6 +152,10 @@ class JobRepository(Repository[Job]):
         self.session.add_all(assets)
         self.session.flush()
         self.session.add_all(JobOutput(job_id=job_id, position=i, asset_id=a.id) for i, a in enumerate(assets))
+
+    def link_outputs(self, job_id: str, asset_ids: Sequence[str]) -> None:
+        """Make existing assets the job's outputs, in order (a stored result answering it)."""
+        self.session.add_all(JobOutput(job_id=job_id, position=i, asset_id=a) for i, a in enumerate(asset_ids))
 
     def snapshot(self, job_id: str) -> Row[Any]:
         """What a worker needs to run the job: the columns only, not the row with its outputs."""
@@ -239,11 +254,16 @@ class LeaseRepository(Repository[Job]):
         conditions = [*_held(job_id, token)] + ([Job.cancel_requested.is_(False)] if unless_canceled else [])
         return self._update(*conditions, lease_expires_at=None, **values)
 
-    def succeed(self, job_id: str, token: str, *, now: datetime, inference_ms: float, result: Any) -> bool:
+    def succeed(
+        self, job_id: str, token: str, *, now: datetime, inference_ms: float | None, result: Any,
+        served_from: str, cached_from_id: str | None = None,
+    ) -> bool:  # fmt: skip
         """``finish`` as succeeded, every step done; ``result`` None stores SQL NULL."""
+        values: dict[str, Any] = {"cached_from_id": cached_from_id} if cached_from_id else {}
         return self.finish(
             job_id, token, status=JobStatus.succeeded, progress_step=Job.progress_total, finished_at=now,
             inference_ms=inference_ms, result=null() if result is None else result, error_code=None, error_message=None,
+            served_from=served_from, **values,
         )  # fmt: skip
 
     def release(self, job_id: str, token: str, now: datetime) -> bool:

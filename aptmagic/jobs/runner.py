@@ -27,15 +27,18 @@ from aptmagic.assets.service import AssetService
 from aptmagic.db.base import utcnow
 from aptmagic.inference.base import (
     InferenceError,
-    InferenceResult,
     InputFile,
     JobCanceled,
     RunContext,
 )
 from aptmagic.inference.cache import ModelCache
+from aptmagic.inference.circuit import EngineCircuits
 from aptmagic.inference.params import params_model
 from aptmagic.inference.registry import ModelRegistry, UnknownModel
 from aptmagic.jobs import lease
+from aptmagic.jobs.engines import TRANSIENT_ERRORS, EngineRunner, EnginesDown, Served
+from aptmagic.jobs.fallback import FALLBACK, Outcome, StoredAnswers
+from aptmagic.jobs.hooks import EngineObserver, NoEngineObserver
 from aptmagic.jobs.models import JobStatus
 from aptmagic.jobs.repository import JobRepository, LeaseRepository
 from aptmagic.kit.errors import NotFound
@@ -45,7 +48,6 @@ from aptmagic.shared_state.events import JobEvent, JobEventBus
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, ConnectionError, MemoryError)
 CANCEL_POLL_SECONDS = 1.0
 
 
@@ -161,6 +163,8 @@ class JobRunner:
         retry: RetryPolicy,
         progress_write_interval: float,
         lease_seconds: float = 60.0,
+        circuits: EngineCircuits | None = None,
+        engine_observer: EngineObserver | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.registry = registry
@@ -174,6 +178,10 @@ class JobRunner:
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds
         self.leases = LeaseKeeper(session_factory, lease_seconds)
+        self.circuits = circuits if circuits is not None else EngineCircuits()
+        self.engine_observer = engine_observer or NoEngineObserver()
+        self.engines = EngineRunner(registry, models, self.circuits, self.engine_observer)
+        self.stored = StoredAnswers(assets)
 
     def release_running(self) -> None:
         """Graceful stop: every running job gives itself back to the queue at its next step."""
@@ -191,13 +199,15 @@ class JobRunner:
         self.events.publish(JobEvent("status", job_id, {"status": "running", "attempts": claimed.attempts}))
         try:
             started = time.perf_counter()
-            result = self._execute(claimed)
+            served = self._execute(claimed)
             inference_ms = (time.perf_counter() - started) * 1000
-            self._succeed(claimed, result, inference_ms)
+            self._succeed(claimed, served, inference_ms)
         except JobInterrupted as exc:
             self._interrupted(claimed, exc)
         except JobCanceled:
             self._end(claimed, JobStatus.canceled)
+        except EnginesDown as exc:
+            self._engines_down(claimed, exc)
         except InferenceError as exc:
             self._fail_or_retry(claimed, exc.code, str(exc), transient=exc.transient)
         except TRANSIENT_ERRORS as exc:
@@ -238,7 +248,7 @@ class JobRunner:
             token=token,
         )
 
-    def _execute(self, job: ClaimedJob) -> InferenceResult:
+    def _execute(self, job: ClaimedJob) -> Served:
         try:
             spec = self.registry.get(job.model_id)
         except UnknownModel:
@@ -253,8 +263,14 @@ class JobRunner:
             on_event=lambda kind, data: self.events.publish(JobEvent(kind, job.id, data)),
             load_input=self._load_input,
         )
-        with self.models.use(spec) as backend:
-            return backend.run(params, ctx)
+        return self.engines.run(spec, job.task, params, ctx, lambda: self._check_wanted(job.id))
+
+    def _check_wanted(self, job_id: str) -> None:
+        """Between engines: stop if the job was canceled or this worker is giving it up."""
+        if (interrupted := self.leases.interruption(job_id)) is not None:
+            raise interrupted
+        if self.cancels.is_requested(job_id) or self._cancel_in_db(job_id):
+            raise JobCanceled(job_id)
 
     def _load_input(self, asset_id: str) -> InputFile:
         with self.session_factory() as session:
@@ -296,7 +312,8 @@ class JobRunner:
         with self.session_factory() as session:
             return JobRepository(session).is_cancel_requested(job_id)
 
-    def _succeed(self, job: ClaimedJob, result: InferenceResult, inference_ms: float) -> None:
+    def _succeed(self, job: ClaimedJob, served: Served, inference_ms: float) -> None:
+        result = served.result
         metadata = {"job_id": job.id, "task": job.task, "model": job.model_id, "version": job.model_version}
         assets = [
             self.assets.write_image(image, {**metadata, "params": job.params, "index": i}, job.id, job.owner_id)
@@ -306,14 +323,33 @@ class JobRunner:
         with self.session_factory.begin() as session:
             # One conditional UPDATE, then inserts; the job row is not loaded.
             held = LeaseRepository(session).succeed(
-                job.id, job.token, now=utcnow(), inference_ms=round(inference_ms, 3), result=text_result
-            )
+                job.id, job.token, now=utcnow(), inference_ms=round(inference_ms, 3), result=text_result,
+                served_from=served.served_from,
+            )  # fmt: skip
             if held:
                 JobRepository(session).add_outputs(job.id, assets)
         if not held:  # another worker took the job over: its result is the one
             self._discard(job, assets)
             return
+        self.engine_observer.served(job.task, job.model_id, served.served_from)
         self.events.publish(JobEvent("done", job.id, {"status": "succeeded"}))
+
+    def _engines_down(self, job: ClaimedJob, down: EnginesDown) -> None:
+        """Every engine failed or refused: answer from a stored result if the model allows it, else retry."""
+        try:
+            fallback = self.registry.get(job.model_id).fallback_to_stored
+        except UnknownModel:
+            fallback = False
+        if fallback:
+            with self.session_factory.begin() as session:
+                outcome = self.stored.answer(session, job, down.message)
+            if outcome is Outcome.answered:
+                log.info("job answered from a stored result", extra={"job_id": job.id, "model": job.model_id})
+                self.engine_observer.served(job.task, job.model_id, FALLBACK)
+                self.events.publish(JobEvent("done", job.id, {"status": "succeeded"}))
+            if outcome is not Outcome.none:
+                return
+        self._fail_or_retry(job, down.code, down.message, transient=True, wait_at_least=down.retry_in)
 
     def _discard(self, job: ClaimedJob, assets: list[Any]) -> None:
         log.warning("result dropped: the job's lease was lost", extra={"job_id": job.id})
@@ -342,13 +378,15 @@ class JobRunner:
             self.events.publish(JobEvent("status", job.id, {"status": "queued", "attempts": job.attempts - 1}))
             self.queue.enqueue(job.id, job.queue_name)  # if this fails, the re-dispatch sweep sends it
 
-    def _fail_or_retry(self, job: ClaimedJob, code: str, message: str, *, transient: bool) -> None:
+    def _fail_or_retry(
+        self, job: ClaimedJob, code: str, message: str, *, transient: bool, wait_at_least: float = 0.0
+    ) -> None:
         if not transient or job.attempts >= job.max_attempts:
             suffix = f" (after {job.attempts} attempts)" if transient else ""
             log.warning("job failed", extra={"job_id": job.id, "code": code})
             self._end(job, JobStatus.failed, code, message + suffix)
             return
-        delay = self.retry.delay(job.attempts)
+        delay = max(self.retry.delay(job.attempts), wait_at_least)
         now = utcnow()
         with self.session_factory.begin() as session:
             requeued = LeaseRepository(session).finish(

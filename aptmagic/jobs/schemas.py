@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aptmagic.inference.circuit import CircuitState
 from aptmagic.jobs.models import Job, JobStatus
 
 
@@ -61,6 +62,14 @@ class JobRead(BaseModel):
     cancel_requested: bool
     cache_hit: bool
     cached_from: str | None = Field(description="The job whose stored result answered this one.")
+    served_from: str | None = Field(
+        description=(
+            "Who made the outputs: `engine` (the model's own), `failover:<model id>` (another model, its own "
+            "engine being down), or `fallback` (every engine down: an earlier stored result of the same "
+            "request with another seed, named by `cached_from`; not a fresh generation). Null until the job "
+            "succeeds, and for cache hits."
+        )
+    )
     error: JobErrorInfo | None
     outputs: list[JobOutputRead]
     result: dict[str, Any] | None = Field(description="Text results of text tasks.")
@@ -87,6 +96,7 @@ class JobRead(BaseModel):
             cancel_requested=job.cancel_requested,
             cache_hit=job.cache_hit,
             cached_from=job.cached_from_id,
+            served_from=job.served_from,
             error=JobErrorInfo(code=job.error_code, message=job.error_message or "") if job.error_code else None,
             outputs=[
                 JobOutputRead(
@@ -127,13 +137,22 @@ class JobPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
 
 
+class EngineRead(BaseModel):
+    backend: str
+    remote: bool = Field(description="The engine runs elsewhere (an OpenAI-compatible server, Bedrock, SageMaker).")
+    circuit: CircuitState = Field(
+        description="closed: calls go through; open: the engine failed repeatedly and calls are refused until "
+        "its cool-down ends; half-open: one probe call is testing it. As seen by this process."
+    )
+
+
 class ModelRead(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
 
     id: str
     task: str
     backend: str
-    source: str
+    source: str = Field(description="Hub id, folder, engine URL (without credentials or query), model id or endpoint.")
     version: str
     device: str
     default: bool
@@ -143,3 +162,6 @@ class ModelRead(BaseModel):
     size: str
     description: str
     loaded: bool
+    engine: EngineRead
+    failover: list[str] = Field(description="Models tried in order when this one's engine is down.")
+    fallback_to_stored: bool = Field(description="Every engine down: answer from an earlier stored result.")

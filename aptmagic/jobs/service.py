@@ -29,7 +29,7 @@ from aptmagic.queue.base import JobQueue
 from aptmagic.queue.routing import queue_for
 from aptmagic.shared_state.cancels import CancelSignals
 from aptmagic.shared_state.events import JobEvent, JobEventBus
-from aptmagic.shared_state.results import MemoryResultCache, ResultCache, cache_key, owner_scope
+from aptmagic.shared_state.results import MemoryResultCache, ResultCache, cache_key, fallback_key, owner_scope
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class JobService:
             progress_total=params.progress_total(),
             max_attempts=self.max_attempts,
             cache_key=cache_key(body.task, spec.id, spec.version, params_json),
+            fallback_key=fallback_key(body.task, spec.id, spec.version, params_json),
             created_at=utcnow(),
             outputs=[],  # a new job has none; saves JobRead.of a lazy load before the commit
             owner_id=viewer.user_id if viewer else None,

@@ -84,6 +84,22 @@ class Metrics:
         self.alerts = Counter(
             "aptmagic_alerts", "Alerts sent, by kind, channel and outcome.", ["kind", "channel", "outcome"], registry=r
         )
+        self.engine_latency = Histogram(
+            "aptmagic_engine_call_seconds", "Time of each call to a model's engine (load included), any outcome.",
+            ["model", "backend"], buckets=JOB_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.engine_errors = Counter(
+            "aptmagic_engine_errors", "Failed or refused engine calls, by kind (the error code; "
+            "engine_unavailable: refused by an open circuit).", ["model", "backend", "kind"], registry=r,
+        )  # fmt: skip
+        self.engine_circuit = Gauge(
+            "aptmagic_engine_circuit_state", "1 for the state each engine's circuit is in (closed, open, half-open).",
+            ["model", "state"], multiprocess_mode="livemax", registry=r,
+        )  # fmt: skip
+        self.jobs_served = Counter(
+            "aptmagic_jobs_served", "Jobs succeeded, by who made the outputs: engine, failover:<model> or "
+            "fallback (a stored result).", ["task", "model", "served_from"], registry=r,
+        )  # fmt: skip
         self._collectors: list[Collector] = []
         self._http_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 

@@ -1,8 +1,8 @@
 """The result cache: which succeeded job answers a request already.
 
 ``cache_key`` is the same task, model and version, and normalised params
-(seed included). The job rows are the truth (``JobRepository.find_cached``);
-a ``ResultCache`` remembers the answer of that lookup, per owner, so repeated
+(seed included; ``fallback_key`` leaves the seed out). The job rows are the
+truth (``JobRepository.find_cached``); a ``ResultCache`` remembers the answer of that lookup, per owner, so repeated
 requests skip the query. ``MemoryResultCache`` keeps it in this process,
 ``RedisResultCache`` in Redis for every API process. A stale entry is
 harmless: the caller re-checks the row it names.
@@ -28,12 +28,18 @@ MEMORY_ENTRIES = 10_000
 
 
 def cache_key(task: str, model_id: str, model_version: str, params: dict[str, Any]) -> str:
-    canonical = json.dumps(
-        {"task": task, "model": model_id, "version": model_version, "params": params},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    return _digest({"task": task, "model": model_id, "version": model_version, "params": params})
+
+
+def fallback_key(task: str, model_id: str, model_version: str, params: dict[str, Any]) -> str:
+    """``cache_key`` with the seed left out: any earlier result of the same request, whatever its seed.
+    What a model with ``fallback_to_stored`` answers from when its engines are down."""
+    unseeded = {name: value for name, value in params.items() if name != "seed"}
+    return _digest({"task": task, "model": model_id, "version": model_version, "params": unseeded, "seed": "any"})
+
+
+def _digest(request: dict[str, Any]) -> str:
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -13,9 +13,11 @@ from aptmagic.alerts.service import AlertChecker, AlertService
 from aptmagic.config import Settings
 from aptmagic.db.base import utcnow
 from aptmagic.inference.cache import ModelCache
+from aptmagic.inference.circuit import EngineCircuits
 from aptmagic.jobs.repository import JobRepository
 from aptmagic.kit.ssrf import Allowlist
 from aptmagic.observability.counter import RequestCounter
+from aptmagic.observability.engines import EngineMetrics
 from aptmagic.observability.jobs import JobObserver, model_cache_hooks
 from aptmagic.observability.metrics import DatabaseCollector, Metrics
 from aptmagic.observability.repository import RequestCountRepository
@@ -92,3 +94,10 @@ def build_observability(
     models.on_load, models.on_unload = model_cache_hooks(metrics)
     checker = AlertChecker(alerts, settings.alert_check_interval_seconds)
     return Observability(settings, metrics, requests, alerts, checker, webhooks, observer)
+
+
+def engine_metrics(metrics: Metrics, circuits: EngineCircuits) -> EngineMetrics:
+    """The runner's engine observer, also told of every circuit's changes."""
+    engines = EngineMetrics(metrics)
+    circuits.on_change = engines.circuit_changed
+    return engines

@@ -17,6 +17,7 @@ from aptmagic.config import Settings
 from aptmagic.db.session import create_db_engine, create_session_factory
 from aptmagic.inference.base import BackendEnv
 from aptmagic.inference.cache import ModelCache
+from aptmagic.inference.circuit import EngineCircuits
 from aptmagic.inference.registry import ModelRegistry, build_registry
 from aptmagic.jobs.dispatch import DispatchSweeper
 from aptmagic.jobs.hooks import SubmitObserver
@@ -38,7 +39,7 @@ from aptmagic.storage.base import BlobStore
 from aptmagic.uploads.service import UploadService
 from aptmagic.uploads.sweeper import UploadSweeper
 from aptmagic.webhooks.service import WebhookService
-from aptmagic.wiring.observability import Observability, build_observability
+from aptmagic.wiring.observability import Observability, build_observability, engine_metrics
 from aptmagic.wiring.queue import create_queue
 from aptmagic.wiring.shared_state import build_shared_state
 from aptmagic.wiring.storage import create_blob_store, prepare_blob_store
@@ -85,6 +86,7 @@ class Services:
             (SubmitObserver, self.observability.jobs),
             (WebhookService, self.observability.webhooks), (RequestCounter, self.observability.requests),
             (SharedState, self.shared), (DispatchSweeper, self.dispatch),
+            (EngineCircuits, self.runner.circuits),
         ]  # fmt: skip
         for kind, value in items:
             provided.add(kind, value)
@@ -147,6 +149,9 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     quotas = QuotaService(settings)
     blocklist = load_blocklist(settings.moderation_blocklist, settings.moderation_blocklist_file)
     social = SocialService(blocklist)
+    metrics = metrics or Metrics()
+    circuits = EngineCircuits()
+    engines = engine_metrics(metrics, circuits)
     jobs = JobService(
         registry=registry,
         queue=queue,
@@ -169,6 +174,8 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
         progress_write_interval=settings.progress_write_interval,
         lease_seconds=settings.lease_seconds,
+        circuits=circuits,
+        engine_observer=engines,
     )
     uploads = UploadService.from_settings(settings, session_factory, store)
     sweeper = UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds)

@@ -180,7 +180,9 @@
     switch (job.status) {
       case "queued": return job.attempts ? "Waiting to retry (attempt " + (job.attempts + 1) + " of " + job.max_attempts + ")…" : "Queued…";
       case "running": return TASK === "text" || TASK === "summarize" ? "Writing…" : "Working…";
-      case "succeeded": return job.cache_hit ? "Done (an identical earlier job answered it)." : "Done.";
+      case "succeeded":
+        if (job.served_from === "fallback") return "The model is down: an earlier result of the same request (another seed) answers it.";
+        return job.cache_hit ? "Done (an identical earlier job answered it)." : "Done.";
       case "failed": return "Failed: " + (job.error ? job.error.message : "unknown error");
       case "canceled": return "Canceled.";
       default: return String(job.status);
@@ -465,7 +467,7 @@
     const p = make("p", "prompt", summary(job));
     p.title = summary(job);
     li.appendChild(p);
-    li.appendChild(make("p", "meta", job.task + " · " + job.model + (job.cache_hit ? " · cached" : "")));
+    li.appendChild(make("p", "meta", job.task + " · " + job.model + (job.cache_hit ? " · cached" : "") + (job.served_from === "fallback" ? " · stored result" : "")));
     return li;
   }
 
