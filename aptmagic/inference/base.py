@@ -40,6 +40,12 @@ class ModelLoadError(InferenceError):
     code = "model_load_failed"
 
 
+class ContentFiltered(InferenceError):
+    """The engine's safety filter refused the prompt, an input or the output; never retried."""
+
+    code = "content_filtered"
+
+
 @dataclass(frozen=True)
 class InputFile:
     """An uploaded asset a job reads, already checked at upload time."""
