@@ -174,7 +174,9 @@ def timed(call: Callable[[int], None], seed: int) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def overhead(name: str, sides: tuple[Callable[[int], None], Callable[[int], None]], pairs: int, seeds: Any) -> dict[str, Any]:
+def overhead(
+    name: str, sides: tuple[Callable[[int], None], Callable[[int], None]], pairs: int, seeds: Any
+) -> dict[str, Any]:
     through_backend, direct = sides
     for _ in range(3):  # warm both paths (model load, connections)
         through_backend(next(seeds))
@@ -351,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         engine = Engine(Path(tmp))
         try:
             seeds = iter(range(10_000, 10**7))
-            results["overhead"].append(overhead("text (stream)", text_sides(engine, args.max_tokens), args.pairs, seeds))
+            results["overhead"].append(
+                overhead("text (stream)", text_sides(engine, args.max_tokens), args.pairs, seeds)
+            )
             results["overhead"].append(overhead("image (64x64, 2 steps)", image_sides(engine), args.pairs, seeds))
         finally:
             engine.stop()

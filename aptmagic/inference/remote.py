@@ -51,8 +51,8 @@ class RemoteOptions(BaseModel):
         60.0, gt=0, le=3600, description="Most seconds to wait to connect or for the engine's next bytes."
     )
     max_in_flight: int = Field(4, ge=1, le=1024, description="Requests to this engine at once, per process.")
-    queue_seconds: float | None = Field(
-        None, gt=0, le=86400, description="Most seconds a job waits for a free slot; default timeout_seconds."
+    queue_seconds: float = Field(
+        300.0, gt=0, le=86400, description="Most seconds a job waits for a free slot (holding its worker thread)."
     )
 
 

@@ -99,7 +99,7 @@ class BedrockEngine:
         self.options = parse_options(spec, AWSOptions)
         region = self.options.region or "default-region"
         self.engine: Engine = engine_for(f"bedrock:{region}:{spec.source}", self.options.max_in_flight)
-        self.wait_seconds = self.options.queue_seconds or self.options.timeout_seconds
+        self.wait_seconds = self.options.queue_seconds
         self.name = f"Bedrock model {spec.source}"
         self.redact = Redactor()
         self.client: Any = None

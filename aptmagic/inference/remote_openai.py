@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 from pydantic import BaseModel, Field
@@ -86,11 +87,16 @@ class OpenAIEngine:
         check_tasks(spec, TASKS)
         if not spec.source.startswith(("http://", "https://")):
             raise ModelLoadError(f"model {spec.id!r}: source must be the engine's base URL, e.g. http://host:8000/v1")
+        parts = urlsplit(spec.source)
+        if parts.username or parts.password or parts.query:
+            raise ModelLoadError(
+                f"model {spec.id!r}: no credentials or query in source (it is listed by the API); use api_key_env"
+            )
         self.spec = spec
         self.options = parse_options(spec, OpenAIOptions)
         self.model_name = self.options.model or spec.id
         self.engine: Engine = engine_for(f"openai:{spec.source.rstrip('/')}", self.options.max_in_flight)
-        self.wait_seconds = self.options.queue_seconds or self.options.timeout_seconds
+        self.wait_seconds = self.options.queue_seconds
         self.client: openai.OpenAI | None = None
         self.redact = Redactor()
 

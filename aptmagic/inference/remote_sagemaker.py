@@ -70,7 +70,7 @@ class SageMakerEngine:
             raise ModelLoadError(f"model {spec.id!r}: mode async needs s3_input (s3://bucket/prefix/)")
         region = options.region or "default-region"
         self.engine: Engine = engine_for(f"sagemaker:{region}:{spec.source}", options.max_in_flight)
-        self.wait_seconds = options.queue_seconds or options.timeout_seconds
+        self.wait_seconds = options.queue_seconds
         self.name = f"SageMaker endpoint {spec.source}"
         self.redact = Redactor()
         self.client: Any = None

@@ -38,7 +38,7 @@ from tests.inference.remote.conftest import (
     start_engine,
 )
 from tests.inference.remote.openai_double import OpenAIDouble
-from tests.inference.test_whisper import wav_bytes
+from tests.inference.test_whisper import mp4_without_audio, wav_bytes
 
 ASSET = "a" * 32
 HELLO = [{"role": "user", "content": "Say something."}]
@@ -162,6 +162,17 @@ def test_caption_sends_the_picture_as_an_image_part_with_tone_and_length(vision:
     assert "stream" not in request
 
 
+def test_a_video_is_captioned_from_its_keyframe(vision: OpenAIDouble) -> None:
+    model = spec("openai", vision.base_url, "caption")
+    recorder = Recorder(inputs={ASSET: InputFile(ASSET, mp4_without_audio(1.0), "video/mp4", "video")})
+    result = run(backend_for(model), CaptionParams(source=ASSET, tone="playful", length="medium"), recorder)
+    assert result.data["note"] == "the caption describes the video's keyframe" and result.text
+    system, user = vision.requests[0]["messages"]
+    assert "keyframe of a video" in system["content"] and "Playful:" in system["content"]
+    url = next(part for part in user["content"] if part["type"] == "image_url")["image_url"]["url"]
+    assert Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size == (64, 48)  # the video's frame size
+
+
 def test_a_content_filter_finish_is_content_filtered(vision: OpenAIDouble) -> None:
     vision.finish_reason = "content_filter"
     model = spec("openai", vision.base_url, "caption")
@@ -206,6 +217,8 @@ def test_bad_options_fail_the_load_with_the_field() -> None:
         backend_for(spec("openai", "http://127.0.0.1:9/v1", "text", max_in_flight=0))
     with pytest.raises(ModelLoadError, match="base URL"):
         backend_for(spec("openai", "tiny-llm", "text"))
+    with pytest.raises(ModelLoadError, match="use api_key_env"):
+        backend_for(spec("openai", "http://user:sk-inline@127.0.0.1:9/v1", "text"))
 
 
 def test_an_engine_that_is_down_is_transient() -> None:
