@@ -258,6 +258,7 @@ def spare_engine(tmp_path: Path, models_dir: Path) -> Iterator[EngineProcess]:
     server.stop()
 
 
+@pytest.mark.slow
 def test_an_engine_killed_mid_stream_is_transient(spare_engine: EngineProcess, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REMOTE_TEST_SPARE_KEY", spare_engine.api_key)
     model = spec("openai", spare_engine.base_url, "text", model="tiny-llm", api_key_env="REMOTE_TEST_SPARE_KEY")
@@ -268,6 +269,7 @@ def test_an_engine_killed_mid_stream_is_transient(spare_engine: EngineProcess, m
     assert 1 <= len(recorder.tokens) < 400, caught.value
 
 
+@pytest.mark.slow
 def test_a_frozen_engine_times_out_before_and_during_an_answer(
     spare_engine: EngineProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -321,6 +323,7 @@ def test_max_in_flight_caps_the_requests_the_engine_sees() -> None:
 # through the job API of a first aptmagic
 
 
+@pytest.mark.slow
 def test_a_remote_model_runs_as_a_job_with_token_events(engine: EngineProcess, make_settings: object) -> None:
     """The first aptmagic has the second one's tiny-llm as a registry model: the job goes to the
     cpu queue, its SSE stream carries the engine's tokens, and the job's text is their sum."""
