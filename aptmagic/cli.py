@@ -1,4 +1,4 @@
-"""The aptmagic command: serve, api, worker, migrate, backup, restore, models, user; and the client commands (aptmagic.client.cli)."""
+"""The aptmagic command: serve, api, worker, serve-model, migrate, backup, restore, models, user; and the client commands (aptmagic.client.cli)."""
 
 from __future__ import annotations
 
@@ -113,6 +113,44 @@ def worker(
     from aptmagic.worker import run_worker
 
     raise typer.Exit(run_worker(settings, list(dict.fromkeys(names)), concurrency))
+
+
+@app.command("serve-model")
+def serve_model(
+    model: Annotated[
+        str | None, typer.Option("--model", envvar="APTMAGIC_SERVE_MODEL", help="Registry id of the model to serve.")
+    ] = None,
+    sagemaker: Annotated[
+        str | None, typer.Argument(hidden=True, help="'serve', as SageMaker starts a container.")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (127.0.0.1; 0.0.0.0 when started as 'serve').")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port (SageMaker calls 8080).")] = 8080,
+    demo: Annotated[bool, typer.Option("--demo", help="Use the tiny offline models as the defaults.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve one registry model as a SageMaker container: GET /ping, POST /invocations (no database)."""
+    import uvicorn
+
+    from aptmagic.observability.logging import configure_logging
+    from aptmagic.serving.app import create_model_app
+    from aptmagic.wiring.models import build_models
+
+    if sagemaker not in (None, "serve"):
+        console.print(f"[red]unexpected argument {sagemaker!r}[/red] (SageMaker passes 'serve')")
+        raise typer.Exit(2)
+    settings = _settings(demo=demo or None, data_dir=data_dir)
+    registry, models = build_models(settings)
+    if model is None or model not in {spec.id for spec in registry.all()}:
+        known = ", ".join(spec.id for spec in registry.all())
+        console.print(f"[red]--model (or APTMAGIC_SERVE_MODEL):[/red] a registry id; got {model!r}; known: {known}")
+        raise typer.Exit(2)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    configure_logging(settings.log_level)
+    listen = host or ("0.0.0.0" if sagemaker == "serve" else "127.0.0.1")
+    console.print(f"model {model} on http://{listen}:{port}  (/ping, /invocations)", highlight=False)
+    uvicorn.run(create_model_app(registry, models, model), host=listen, port=port, log_config=None)
 
 
 @app.command()

@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"kit"},
     {"storage", "shared_state", "queue", "inference"},
     {"config"},
-    {"api"},
+    {"api", "serving"},
     {
         "auth",
         "audit",

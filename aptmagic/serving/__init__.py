@@ -1,0 +1,1 @@
+"""aptmagic as a SageMaker model container (``aptmagic serve-model``)."""
