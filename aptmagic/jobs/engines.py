@@ -95,7 +95,8 @@ class EngineRunner:
         """``still_wanted`` raises JobCanceled when the job should stop; it is asked before each failover."""
         tried = _Tried()
         for index, engine in enumerate(self.registry.engines_for(spec, task)):
-            if index and not self._takes(engine, params, ctx.job_id):
+            engine_params = self._params_for(engine, params, ctx.job_id) if index else params
+            if engine_params is None:
                 continue
             if index:
                 still_wanted()
@@ -108,7 +109,7 @@ class EngineRunner:
                 continue
             if index:
                 ctx.emit("failover", {"from": spec.id, "to": engine.id, "reason": tried.failures[-1][2]})
-            failure = self._call(engine, circuit, params, ctx)
+            failure = self._call(engine, circuit, engine_params, ctx)
             if isinstance(failure, Served):
                 return Served(failure.result, ENGINE if index == 0 else failover_label(engine.id))
             tried.failures.append((engine.id, *failure))
@@ -145,10 +146,10 @@ class EngineRunner:
         return Served(result, ENGINE)
 
     @staticmethod
-    def _takes(engine: ModelSpec, params: TaskParams, job_id: str) -> bool:
+    def _params_for(engine: ModelSpec, params: TaskParams, job_id: str) -> TaskParams | None:
+        """The job's params with the failover model's defaults filled in, or None when they exceed its limits."""
         try:
-            params.check_limits(engine)
+            return params.resolve(engine)
         except LimitViolation as exc:
             log.info("failover model skipped", extra={"job_id": job_id, "model": engine.id, "reason": exc.message})
-            return False
-        return True
+            return None

@@ -307,3 +307,33 @@ def test_models_and_openapi_show_engines_without_secrets(
     assert "served_from" in schemas["JobRead"]["required"]
     assert {"engine", "failover", "fallback_to_stored"} <= set(schemas["ModelRead"]["properties"])
     assert "sk-live" not in client.get("/readyz").text
+
+
+def test_an_unreachable_remote_engine_fails_over_to_the_local_model(
+    start_live: Callable[..., LiveServer], http_for: Callable[[LiveServer], httpx.Client]
+) -> None:
+    """The real openai backend, pointed at a port nothing listens on, fails over to tiny-sd."""
+    import socket
+
+    with socket.socket() as probe:  # a free port, closed again: connections to it are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    remote = ModelSpec(
+        id="remote-sd",
+        task="text-to-image",
+        backend="openai",
+        source=f"http://127.0.0.1:{port}/v1",
+        options={"model": "sd", "timeout_seconds": 2},
+        failover=("tiny-sd",),
+        limits={"max_width": 512, "max_height": 512},
+    )
+    server = start_live(models=[remote])
+    client = http_for(server)
+    job = submit(client, model="remote-sd", width=64, height=64, steps=2, seed=5)
+    done = wait_for(client, job["id"])
+    assert done["status"] == "succeeded", done
+    assert done["served_from"] == "failover:tiny-sd"
+    assert len(done["outputs"]) == 1
+    listed = {m["id"]: m for m in client.get("/api/v1/models").json()}
+    assert listed["remote-sd"]["engine"]["backend"] == "openai"
+    assert listed["remote-sd"]["engine"]["remote"] is True
