@@ -8,6 +8,7 @@ import shutil
 import httpx
 
 from aptmagic.backup.folder import FolderTarget
+from aptmagic.migrations.migrate import head_revision
 from aptmagic.wiring.backup import backup_service
 from tests.backup.conftest import Made, assets_of, integrity, sha256
 from tests.conftest import start_server, submit, wait_for
@@ -15,7 +16,7 @@ from tests.conftest import start_server, submit, wait_for
 
 def test_the_backup_holds_every_named_blob_with_its_checksum(made: Made) -> None:
     manifest = json.loads((made.backup / "manifest.json").read_text())
-    assert manifest["alembic_revision"] == "0007" and manifest["missing_blobs"] == []
+    assert manifest["alembic_revision"] == head_revision() and manifest["missing_blobs"] == []
     listed = {entry["path"]: entry for entry in manifest["files"]}
     assert integrity(made.backup / "aptmagic.db") == "ok"
     rows = assets_of(made.backup / "aptmagic.db")
