@@ -55,7 +55,10 @@ class Settings(BaseSettings):
         "development", description="development, test or production. Production refuses unsafe settings."
     )
     data_dir: Path = Field(default_factory=_default_data_dir, description="Folder for the database, blobs and models.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL. Default: a SQLite file (WAL mode) in data_dir.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user:password@host:5432/db for a cluster. Default: the SQLite file aptmagic.db (WAL mode) in data_dir.",
+    )
     storage_backend: Literal["local", "s3"] = Field("local", description="Blob store backend: local or s3.")
     storage_dir: Path | None = Field(None, description="Folder of the local blob store. Default: data_dir/blobs.")
     queue_backend: Literal["inprocess", "celery"] = Field(
@@ -64,7 +67,10 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(1, ge=0, le=64, description="In-process worker threads (0: submit only).")
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
-    secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="Key for signing; must be set in production.")
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET),
+        description="Key for signing; in production a random value of at least 32 characters (the development value is refused).",
+    )
     auto_migrate: bool = Field(True, description="Apply database migrations when the app starts.")
     demo: bool = Field(False, description="Use the tiny offline models as the defaults (no downloads).")
     models_dir: Path | None = Field(None, description="Where built-in tiny models are built. Default: data_dir/models.")
@@ -77,14 +83,20 @@ class Settings(BaseSettings):
     model_cache_bytes: int = Field(
         12 * 1024**3, ge=0, description="Memory budget for warm models; least recently used are unloaded first."
     )
-    max_attempts: int = Field(3, ge=1, le=20, description="Attempts per job before it is failed.")
+    max_attempts: int = Field(
+        3, ge=1, le=20, description="Attempts per job before it is failed, deliveries to workers that died included."
+    )
     retry_base_seconds: float = Field(1.0, ge=0, description="First retry delay; doubles per attempt.")
     retry_max_seconds: float = Field(60.0, ge=0, description="Upper bound of the retry delay.")
     progress_write_interval: float = Field(
         0.25, ge=0, description="Least seconds between progress writes to the job row (events go out every step)."
     )
-    shutdown_timeout: float = Field(30.0, ge=0, description="Seconds to wait for running jobs at shutdown.")
-    log_level: str = Field("INFO", description="Logging level.")
+    shutdown_timeout: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds a stopping process lets its running jobs finish; a worker then releases the job at its next step (back to queued, the attempt not counted).",
+    )
+    log_level: str = Field("INFO", description="Logging level; logs are JSON lines on stderr.")
     upload_max_bytes: int = Field(50 * 1024**2, ge=1, description="Largest upload in bytes; larger ones get 413.")
     upload_max_pixels: int = Field(
         40_000_000,
@@ -125,9 +137,11 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(19456, ge=19456, description="argon2id memory cost in KiB (OWASP: 19 MiB).")
     password_hash_time_cost: int = Field(2, ge=2, description="argon2id iterations.")
     password_hash_parallelism: int = Field(1, ge=1, le=16, description="argon2id lanes.")
-    login_max_failures: int = Field(5, ge=1, description="Failed log-ins per account before it is slowed down.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed log-ins per account before further log-ins answer 429 with Retry-After."
+    )
     login_max_failures_per_ip: int = Field(
-        20, ge=1, description="Failed log-ins per client address before it is slowed down."
+        20, ge=1, description="Failed log-ins per client address before further log-ins answer 429 with Retry-After."
     )
     login_failure_window_seconds: float = Field(900.0, gt=0, description="Window in which failed log-ins are counted.")
     login_lockout_seconds: float = Field(
@@ -248,7 +262,7 @@ class Settings(BaseSettings):
         None, description="A file of further blocked terms, one a line ('#' starts a comment); read at start-up."
     )
     # S3 storage (storage_backend = "s3") and Redis shared state
-    s3_bucket: str | None = Field(None, description="S3 bucket of the blob store (storage_backend s3).")
+    s3_bucket: str | None = Field(None, description="S3 bucket of the blob store; required with storage_backend s3.")
     s3_prefix: str = Field(
         "", pattern=r"^([a-z0-9][a-z0-9_.-]*/)*$", description="Key prefix inside the bucket, e.g. 'aptmagic/'."
     )
@@ -274,8 +288,14 @@ class Settings(BaseSettings):
     s3_redirect_downloads: bool = Field(
         False, description="GET /api/v1/assets/{id} answers 307 to a presigned S3 URL instead of streaming."
     )
-    s3_temp_expire_days: int = Field(1, ge=1, description="Lifecycle: unfinished direct uploads expire after this.")
-    s3_noncurrent_expire_days: int = Field(30, ge=1, description="Lifecycle: earlier versions expire after this.")
+    s3_temp_expire_days: int = Field(
+        1,
+        ge=1,
+        description="Lifecycle: staging objects of unfinished direct uploads (under tmp/) expire after this many days.",
+    )
+    s3_noncurrent_expire_days: int = Field(
+        30, ge=1, description="Lifecycle: earlier versions expire after this many days."
+    )
     s3_connect_timeout_seconds: float = Field(3.0, gt=0, description="S3 connect timeout.")
     s3_read_timeout_seconds: float = Field(30.0, gt=0, description="S3 read timeout.")
     s3_max_attempts: int = Field(3, ge=1, le=10, description="S3 attempts per call (botocore standard retries).")
@@ -295,7 +315,9 @@ class Settings(BaseSettings):
     queue_name_prefix: str = Field(
         "", pattern=r"^[A-Za-z0-9_-]{0,40}$", description="Prefix of the broker's queue names (cpu, gpu), e.g. 'prod-'."
     )
-    sqs_region: str | None = Field(None, description="AWS region of the SQS queues (broker_url sqs://).")
+    sqs_region: str | None = Field(
+        None, description="AWS region of the SQS queues (broker_url sqs://); unset: us-east-1."
+    )
     sqs_endpoint_url: str | None = Field(None, description="Endpoint of an SQS-compatible service (e.g. moto).")
     broker_visibility_timeout_seconds: int = Field(
         7200,
@@ -325,7 +347,12 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, le=200, description="Connections kept per process (PostgreSQL).")
     db_max_overflow: int = Field(20, ge=0, le=200, description="Extra connections under load (PostgreSQL).")
-    db_connect_timeout_seconds: int = Field(5, ge=1, le=120, description="Database connect timeout (PostgreSQL).")
+    db_connect_timeout_seconds: int = Field(
+        5,
+        ge=1,
+        le=120,
+        description="Database connect timeout, and the longest wait for a pooled connection (PostgreSQL).",
+    )
     # AWS: settings read by reference (aws-sm://, aws-ssm://) and s3:// backups
     aws_region: str | None = Field(
         None,
