@@ -15,10 +15,9 @@ from aptmagic.auth.deps import PlanSetter
 from aptmagic.auth.service import AuthService
 from aptmagic.config import Settings
 from aptmagic.db.session import create_db_engine, create_session_factory
-from aptmagic.inference.base import BackendEnv
 from aptmagic.inference.cache import ModelCache
 from aptmagic.inference.circuit import EngineCircuits
-from aptmagic.inference.registry import ModelRegistry, build_registry
+from aptmagic.inference.registry import ModelRegistry
 from aptmagic.jobs.dispatch import DispatchSweeper
 from aptmagic.jobs.hooks import SubmitObserver
 from aptmagic.jobs.runner import JobRunner, RetryPolicy
@@ -39,6 +38,7 @@ from aptmagic.storage.base import BlobStore
 from aptmagic.uploads.service import UploadService
 from aptmagic.uploads.sweeper import UploadSweeper
 from aptmagic.webhooks.service import WebhookService
+from aptmagic.wiring.models import build_models
 from aptmagic.wiring.observability import Observability, build_observability, engine_metrics
 from aptmagic.wiring.queue import create_queue
 from aptmagic.wiring.shared_state import build_shared_state
@@ -129,86 +129,53 @@ class Services:
 
 def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(
-        settings.resolved_database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        connect_timeout=settings.db_connect_timeout_seconds,
-    )
-    session_factory = create_session_factory(engine)
+    engine, session_factory = _database(settings)
     store = create_blob_store(settings)
-    registry = build_registry(settings.models, settings.default_models, settings.demo)
-    models = ModelCache(settings.model_cache_bytes, lambda spec: registry.create_backend(spec, env))
-    env = BackendEnv(
-        models_dir=settings.resolved_models_dir, use_model=lambda model_id: models.use(registry.get(model_id))
-    )
+    registry, models = build_models(settings)
     shared = build_shared_state(settings)
-    events, cancels = shared.events, shared.cancels
     queue = create_queue(settings)
     assets = AssetService(store)
     quotas = QuotaService(settings)
     blocklist = load_blocklist(settings.moderation_blocklist, settings.moderation_blocklist_file)
     social = SocialService(blocklist)
     metrics = metrics or Metrics()
-    circuits = EngineCircuits()
-    engines = engine_metrics(metrics, circuits)
     jobs = JobService(
-        registry=registry,
-        queue=queue,
-        assets=assets,
-        events=events,
-        cancels=cancels,
-        max_attempts=settings.max_attempts,
-        quotas=quotas,
-        blocklist=blocklist,
-        results=shared.results,
-    )
-    runner = JobRunner(
-        session_factory=session_factory,
-        registry=registry,
-        models=models,
-        assets=assets,
-        events=events,
-        cancels=cancels,
-        queue=queue,
-        retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
-        progress_write_interval=settings.progress_write_interval,
-        lease_seconds=settings.lease_seconds,
-        circuits=circuits,
-        engine_observer=engines,
-    )
-    uploads = UploadService.from_settings(settings, session_factory, store)
-    sweeper = UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds)
-    auth = AuthService(settings, shared.throttle)
-    observability = build_observability(settings, session_factory, events, models, queue, metrics)
+        registry=registry, queue=queue, assets=assets, events=shared.events, cancels=shared.cancels,
+        max_attempts=settings.max_attempts, quotas=quotas, blocklist=blocklist, results=shared.results,
+    )  # fmt: skip
+    runner = _runner(settings, session_factory, registry, models, assets, shared, queue, metrics)
     services = Services(
-        settings,
-        engine,
-        session_factory,
-        store,
-        registry,
-        models,
-        events,
-        queue,
-        assets,
-        jobs,
-        runner,
-        uploads,
-        sweeper,
-        auth,
-        quotas,
-        shared.limiter,
-        observability,
-        blocklist=blocklist,
-        social=social,
-        moderation=ModerationService(social),
-        shared=shared,
-    )
+        settings, engine, session_factory, store, registry, models, shared.events, queue, assets, jobs, runner,
+        UploadService.from_settings(settings, session_factory, store),
+        UploadSweeper(session_factory, store, settings.upload_sweep_interval_seconds),
+        AuthService(settings, shared.throttle), quotas, shared.limiter,
+        build_observability(settings, session_factory, shared.events, models, queue, metrics),
+        blocklist=blocklist, social=social, moderation=ModerationService(social), shared=shared,
+    )  # fmt: skip
     if not queue.runs_workers_here:
         services.dispatch = DispatchSweeper(
-            session_factory,
-            queue,
-            interval=settings.redispatch_interval_seconds,
+            session_factory, queue, interval=settings.redispatch_interval_seconds,
             redispatch_after=settings.redispatch_after_seconds,
-        )
+        )  # fmt: skip
     return services
+
+
+def _database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
+    engine = create_db_engine(
+        settings.resolved_database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        connect_timeout=settings.db_connect_timeout_seconds,
+    )  # fmt: skip
+    return engine, create_session_factory(engine)
+
+
+def _runner(
+    settings: Settings, session_factory: sessionmaker[Session], registry: ModelRegistry, models: ModelCache,
+    assets: AssetService, shared: SharedState, queue: JobQueue, metrics: Metrics,
+) -> JobRunner:  # fmt: skip
+    circuits = EngineCircuits()
+    return JobRunner(
+        session_factory=session_factory, registry=registry, models=models, assets=assets, events=shared.events,
+        cancels=shared.cancels, queue=queue, retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
+        progress_write_interval=settings.progress_write_interval, lease_seconds=settings.lease_seconds,
+        circuits=circuits, engine_observer=engine_metrics(metrics, circuits),
+    )  # fmt: skip
