@@ -47,3 +47,9 @@ variable "kms_key_arn" {
   description = "Customer managed key that encrypts the queues."
   type        = string
 }
+
+variable "restrict_dead_letter_sources" {
+  description = "Let each dead-letter queue take messages only from its own job queue (a redrive allow policy)."
+  type        = bool
+  default     = true
+}

@@ -78,20 +78,20 @@ resource "aws_s3_bucket_policy" "logs" {
     Version = "2012-10-17"
     Statement = [
       {
+        Sid       = "S3ServerAccessLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logging.s3.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.logs.arn}/*"
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
+      },
+      {
         Sid       = "DenyInsecureTransport"
         Effect    = "Deny"
         Principal = "*"
         Action    = "s3:*"
         Resource  = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      },
-      {
-        Sid       = "S3ServerAccessLogs"
-        Effect    = "Allow"
-        Principal = { Service = "logging.s3.amazonaws.com" }
-        Action    = "s3:PutObject"
-        Resource  = "${aws_s3_bucket.logs.arn}/s3/*"
-        Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
       },
       {
         Sid       = "LoadBalancerAccessLogs"

@@ -60,6 +60,7 @@ resource "aws_s3_bucket_logging" "this" {
   bucket        = each.value.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3/${each.value.id}/"
+  depends_on    = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_s3_bucket_cors_configuration" "this" {

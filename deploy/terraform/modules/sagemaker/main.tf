@@ -73,7 +73,7 @@ resource "aws_sagemaker_model" "this" {
   primary_container {
     image          = var.image
     model_data_url = var.model_data_url
-    environment    = merge(var.environment, { APTMAGIC_SERVE_MODEL = var.model_id })
+    environment    = merge(var.environment, { MODEL_ID = var.model_id })
   }
 
   vpc_config {

@@ -9,7 +9,7 @@ variable "image" {
 }
 
 variable "model_id" {
-  description = "Registry id of the model the endpoint serves (APTMAGIC_SERVE_MODEL)."
+  description = "Registry id of the model the endpoint serves (MODEL_ID in the container)."
   type        = string
 }
 
