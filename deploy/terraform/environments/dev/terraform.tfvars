@@ -56,6 +56,8 @@ redis = {
   snapshot_retention_days = 1
 }
 
+keep_final_snapshot         = false
+force_destroy_buckets       = true
 deletion_protection         = false
 s3_replication_enabled      = false
 secret_recovery_window_days = 0

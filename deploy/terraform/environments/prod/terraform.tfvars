@@ -57,6 +57,8 @@ redis = {
   snapshot_retention_days = 7
 }
 
+keep_final_snapshot         = true
+force_destroy_buckets       = false
 deletion_protection         = true
 s3_replication_enabled      = true
 secret_recovery_window_days = 30

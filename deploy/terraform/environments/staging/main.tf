@@ -79,7 +79,7 @@ module "s3" {
   replication_enabled  = var.s3_replication_enabled
   replica_kms_key_arn  = one(module.kms_replica[*].key_arn)
   log_retention_days   = var.log_retention_days
-  force_destroy        = !var.deletion_protection
+  force_destroy        = var.force_destroy_buckets
   cdn_enabled          = true
   cdn_distribution_arn = module.cloudfront.distribution_arn
 }
@@ -111,6 +111,7 @@ module "rds" {
   instance_count          = var.db.instance_count
   backup_retention_days   = var.db.backup_retention_days
   deletion_protection     = var.deletion_protection
+  final_snapshot          = var.keep_final_snapshot
   recovery_window_in_days = var.secret_recovery_window_days
 }
 
@@ -164,7 +165,7 @@ module "ecs" {
   security_group_ids      = module.networking.security_group_ids
   kms_key_arn             = module.kms.key_arn
   image_tag               = var.image_tag
-  force_destroy           = !var.deletion_protection
+  force_destroy           = var.force_destroy_buckets
   certificate_arn         = var.alb_certificate_arn
   logs_bucket_name        = module.s3.logs_bucket_name
   alb_deletion_protection = var.deletion_protection

@@ -56,6 +56,8 @@ redis = {
   snapshot_retention_days = 3
 }
 
+keep_final_snapshot         = true
+force_destroy_buckets       = false
 deletion_protection         = true
 s3_replication_enabled      = false
 secret_recovery_window_days = 7

@@ -189,7 +189,17 @@ variable "redis" {
 }
 
 variable "deletion_protection" {
-  description = "Protect the database and the load balancer from deletion; keep data buckets when non-empty."
+  description = "Protect the database and the load balancer from deletion."
+  type        = bool
+}
+
+variable "keep_final_snapshot" {
+  description = "Take a final database snapshot when the cluster is destroyed."
+  type        = bool
+}
+
+variable "force_destroy_buckets" {
+  description = "Let terraform destroy delete non-empty buckets and the image repository (dev only)."
   type        = bool
 }
 

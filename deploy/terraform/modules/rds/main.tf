@@ -68,7 +68,7 @@ resource "aws_rds_cluster" "this" {
   preferred_maintenance_window        = "sun:04:00-sun:05:00"
   copy_tags_to_snapshot               = true
   deletion_protection                 = var.deletion_protection
-  skip_final_snapshot                 = !var.deletion_protection
+  skip_final_snapshot                 = !var.final_snapshot
   final_snapshot_identifier           = "${var.name}-final"
   iam_database_authentication_enabled = true
   enabled_cloudwatch_logs_exports     = ["postgresql"]

@@ -32,3 +32,8 @@ output "storage_encrypted" {
   description = "Whether the cluster's storage is encrypted."
   value       = aws_rds_cluster.this.storage_encrypted
 }
+
+output "final_snapshot" {
+  description = "Whether destroying the cluster leaves a final snapshot."
+  value       = !aws_rds_cluster.this.skip_final_snapshot
+}

@@ -66,7 +66,13 @@ variable "backup_retention_days" {
 }
 
 variable "deletion_protection" {
-  description = "Refuse to delete the cluster (and take a final snapshot when it is deleted)."
+  description = "Refuse to delete the cluster."
+  type        = bool
+  default     = true
+}
+
+variable "final_snapshot" {
+  description = "Take a snapshot (<name>-final) when the cluster is deleted."
   type        = bool
   default     = true
 }

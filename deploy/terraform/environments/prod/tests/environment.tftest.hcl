@@ -3,18 +3,23 @@
 # mock providers need no AWS account.
 
 mock_provider "aws" {
-  source = "../../mocks"
+  source          = "../../mocks"
+  override_during = plan
 }
 mock_provider "aws" {
-  alias  = "replica"
-  source = "../../mocks"
+  alias           = "replica"
+  source          = "../../mocks"
+  override_during = plan
 }
 mock_provider "aws" {
-  alias  = "us_east_1"
-  source = "../../mocks"
+  alias           = "us_east_1"
+  source          = "../../mocks"
+  override_during = plan
 }
 
 run "environment" {
+  command = plan
+
   # Security groups: nothing admits 0.0.0.0/0 or ::/0 but the load balancer on 443 and 80, and
   # only the load balancer admits from outside the VPC (CloudFront's prefix list).
   assert {
@@ -151,8 +156,8 @@ run "environment" {
     error_message = "prod replicas are versioned"
   }
   assert {
-    condition     = var.environment != "prod" || (module.rds.deletion_protection && module.rds.backup_retention_days == 35)
-    error_message = "prod's database is deletion protected with 35 days of point-in-time restore"
+    condition     = var.environment != "prod" || (module.rds.deletion_protection && module.rds.final_snapshot && module.rds.backup_retention_days == 35)
+    error_message = "prod's database is deletion protected, keeps a final snapshot and 35 days of point-in-time restore"
   }
   assert {
     condition     = var.environment != "prod" || (module.networking.nat_gateway_count == length(var.availability_zones) && module.elasticache.multi_az)

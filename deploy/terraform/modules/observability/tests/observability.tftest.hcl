@@ -2,7 +2,8 @@
 # queue depth and dead letters, and the audit trail.
 
 mock_provider "aws" {
-  source = "../../mocks"
+  source          = "../../mocks"
+  override_during = plan
 }
 
 variables {
@@ -16,6 +17,8 @@ variables {
 }
 
 run "alarms" {
+  command = plan
+
   assert {
     condition = (
       aws_cloudwatch_metric_alarm.requests.namespace == "AWS/ApplicationELB"
