@@ -37,6 +37,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
+# checkov (tests/deploy/test_checkov.py) pins libraries older than the app's (boto3 among them), so it
+# gets a virtual environment of its own; the test skips without it.
+if [ ! -x .venv-checkov/bin/checkov ]; then
+  echo "setup: installing checkov into .venv-checkov for the Terraform checks"
+  if ! { "$PYTHON" -m venv .venv-checkov && .venv-checkov/bin/python -m pip install --quiet "checkov>=3.2"; }; then
+    echo "setup: could not install checkov; tests/deploy/test_checkov.py will be skipped" >&2
+  fi
+fi
+
 stamp=".venv/.aptmagic-setup"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
