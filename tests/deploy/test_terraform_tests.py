@@ -20,7 +20,7 @@ FOLDERS = sorted(
 
 def test_every_environment_and_the_key_modules_are_tested() -> None:
     expected = {f"deploy/terraform/environments/{e}" for e in ("dev", "staging", "prod")} | {
-        f"deploy/terraform/modules/{m}" for m in ("s3", "networking", "observability")
+        f"deploy/terraform/modules/{m}" for m in ("s3", "networking", "observability", "sagemaker")
     }
     assert expected <= set(FOLDERS)
 
