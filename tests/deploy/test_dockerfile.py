@@ -70,6 +70,6 @@ def test_entrypoint_runs_the_given_command(fake_aptmagic: dict[str, str]) -> Non
 
 def test_entrypoint_serves_a_model_for_sagemaker(fake_aptmagic: dict[str, str]) -> None:
     result = run_entrypoint({**fake_aptmagic, "MODEL_ID": "sd-turbo"}, "serve")
-    assert result.returncode == 0 and result.stdout.strip() == "aptmagic serve-model --model sd-turbo"
+    assert result.returncode == 0 and result.stdout.strip() == "aptmagic serve-model serve --model sd-turbo"
     missing = run_entrypoint(fake_aptmagic, "serve")
     assert missing.returncode != 0 and "MODEL_ID" in missing.stderr
