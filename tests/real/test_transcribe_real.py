@@ -96,7 +96,8 @@ def test_language_detection_and_unknown_language(whisper: InferenceBackend, spee
 
 
 def test_cancel_stops_between_segments(whisper: InferenceBackend, speech: np.ndarray) -> None:
-    long = np.concatenate([speech] * 4)
+    pause = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    long = np.concatenate([speech, pause, speech, pause])
     recorder = Recorder()
     seen: list[tuple[int, int]] = []
 
