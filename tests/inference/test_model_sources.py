@@ -54,3 +54,22 @@ def test_several_gguf_files_need_a_name(tmp_path: Path) -> None:
 def test_a_missing_gguf_file_is_a_load_error(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="no GGUF file"):
         gguf_source(spec(""), str(tmp_path / "gone.gguf"))
+
+
+def test_generation_also_stops_at_the_tokenizers_end_token(models_dir: Path) -> None:
+    from aptmagic.inference.registry import BUILTIN_MODELS
+
+    tiny = next(s for s in BUILTIN_MODELS if s.id == "tiny-llm")
+    backend = TransformersLLM(tiny, BackendEnv(models_dir=models_dir))
+    backend.setup()
+    try:
+        config_eos = backend.model.generation_config.eos_token_id
+        config_ids = set(config_eos if isinstance(config_eos, list) else [config_eos])
+        other = next(i for i in range(len(backend.tokenizer)) if i not in config_ids)
+        backend.tokenizer.eos_token = backend.tokenizer.convert_ids_to_tokens(other)
+        config, _, eos_ids = backend._generation_config(8)
+        assert eos_ids == config_ids | {other}
+        assert set(config.eos_token_id) == eos_ids
+        assert backend.model.generation_config.eos_token_id == config_eos  # the model's own config is untouched
+    finally:
+        backend.unload()

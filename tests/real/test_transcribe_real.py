@@ -136,3 +136,9 @@ def test_a_missing_model_folder_is_a_load_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ModelLoadError, match="could not be loaded"):
         FasterWhisper(spec, BackendEnv(models_dir=tmp_path)).setup()
+
+
+def test_vad_on_silence_finds_no_speech_and_writes_nothing(whisper_vad: InferenceBackend) -> None:
+    silence = np.zeros(3 * SAMPLE_RATE, dtype=np.float32)
+    result = whisper_vad.run(PARAMS, context(wav_bytes(silence), Recorder()))
+    assert result.data["speech"] == [] and result.text == "" and result.data["segments"] == []
