@@ -62,6 +62,7 @@ class FasterWhisper:
             raise ModelLoadError(
                 f"model {self.spec.id!r} needs the faster-whisper package (pip install faster-whisper)"
             ) from exc
+        self._check_vad_parameters()
         device = DEVICES.get(self.spec.device)
         if device is None:
             raise ModelLoadError(f"model {self.spec.id!r}: faster-whisper runs on cpu or cuda, not {self.spec.device}")
@@ -78,6 +79,14 @@ class FasterWhisper:
             raise ModelLoadError(
                 f"model {self.spec.id!r} could not be loaded from {self.spec.source!r}: {exc}"
             ) from exc
+
+    def _check_vad_parameters(self) -> None:
+        from faster_whisper.vad import VadOptions
+
+        try:
+            VadOptions(**self.vad_parameters)
+        except TypeError as exc:
+            raise ModelLoadError(f"model {self.spec.id!r} has unknown vad_parameters: {exc}") from exc
 
     def unload(self) -> None:
         self.model = None

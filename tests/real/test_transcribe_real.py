@@ -142,3 +142,14 @@ def test_vad_on_silence_finds_no_speech_and_writes_nothing(whisper_vad: Inferenc
     silence = np.zeros(3 * SAMPLE_RATE, dtype=np.float32)
     result = whisper_vad.run(PARAMS, context(wav_bytes(silence), Recorder()))
     assert result.data["speech"] == [] and result.text == "" and result.data["segments"] == []
+
+
+def test_unknown_vad_parameters_are_a_load_error(tmp_path: Path) -> None:
+    from aptmagic.inference.base import BackendEnv, ModelLoadError
+    from aptmagic.inference.faster_whisper import FasterWhisper
+
+    require("faster_whisper")
+    options = {"vad": True, "vad_parameters": {"silence_ms": 500}}
+    spec = WHISPER_TINY_CT2.model_copy(update={"options": options})
+    with pytest.raises(ModelLoadError, match="unknown vad_parameters"):
+        FasterWhisper(spec, BackendEnv(models_dir=tmp_path)).setup()
