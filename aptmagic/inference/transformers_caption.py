@@ -121,8 +121,16 @@ def rewrite_messages(
 ) -> list[ChatMessage]:
     return [
         ChatMessage(role="system", content=system_prompt(tone, length, video)),
-        ChatMessage(role="user", content=user_prompt(base_caption, video, transcript)),
+        ChatMessage(
+            role="user", content=f"{user_prompt(base_caption, video, transcript)}\n\n{caption_request(tone, video)}"
+        ),
     ]
+
+
+def caption_request(tone: str, video: bool = False) -> str:
+    """The closing request of the user turn: small chat models drift from the description
+    into a story of their own unless the turn itself asks for the caption."""
+    return f"Write the {tone} caption for this {'video' if video else 'image'}."
 
 
 def trim_words(text: str, limit: int) -> str:

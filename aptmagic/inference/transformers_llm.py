@@ -12,7 +12,9 @@ so a seed gives the same text even while other jobs run in other threads."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -230,6 +232,35 @@ def _seeded_sampler(temperature: float, top_p: float, top_k: int | None, seed: i
     return SeededSampler()
 
 
+def gguf_source(spec: ModelSpec, source: str) -> tuple[str, str | None]:
+    """``(folder or hub id, GGUF file name or None)`` for ``from_pretrained(..., gguf_file=...)``.
+
+    A GGUF model is a ``.gguf`` file as the source, option ``gguf_file`` naming
+    the file inside the source folder (or hub repository), or a folder holding
+    exactly one ``.gguf`` file and no ``config.json``."""
+    named = spec.options.get("gguf_file")
+    path = Path(source)
+    if named:
+        found: str | None = str(named)
+    elif source.endswith(".gguf"):
+        if not path.is_file():
+            raise ModelLoadError(f"model {spec.id!r}: no GGUF file at {source!r}")
+        source, found = str(path.parent), path.name
+    elif path.is_dir() and not (path / "config.json").exists():
+        files = sorted(p.name for p in path.glob("*.gguf"))
+        if len(files) > 1:
+            raise ModelLoadError(
+                f"model {spec.id!r}: {source!r} holds several GGUF files ({', '.join(files)}); "
+                "name one with options.gguf_file"
+            )
+        found = files[0] if files else None
+    else:
+        found = None
+    if found and importlib.util.find_spec("gguf") is None:
+        raise ModelLoadError(f"model {spec.id!r} is a GGUF file, which needs the gguf package (pip install gguf)")
+    return source, found
+
+
 class TransformersLLM(TorchBackend):
     def __init__(self, spec: ModelSpec, env: BackendEnv) -> None:
         super().__init__(spec, env)
@@ -239,9 +270,14 @@ class TransformersLLM(TorchBackend):
     def setup(self) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        source = self.prepare()
-        tokenizer = self.pretrained(AutoTokenizer.from_pretrained, source)
-        model = self.weights(AutoModelForCausalLM.from_pretrained, source)
+        source, gguf_file = gguf_source(self.spec, self.prepare())
+        if gguf_file:
+            # Tokenizer, chat template and weights all come from the one file; weights are dequantised.
+            tokenizer = self.pretrained(AutoTokenizer.from_pretrained, source, gguf_file=gguf_file)
+            model = self.pretrained(AutoModelForCausalLM.from_pretrained, source, gguf_file=gguf_file, dtype=self.dtype)
+        else:
+            tokenizer = self.pretrained(AutoTokenizer.from_pretrained, source)
+            model = self.weights(AutoModelForCausalLM.from_pretrained, source)
         if tokenizer.chat_template is None:
             raise ModelLoadError(f"model {self.spec.id!r} has no chat template; an instruct (chat) model is needed")
         self.model = self.place(model).eval()
@@ -333,6 +369,11 @@ class TransformersLLM(TorchBackend):
         config.max_new_tokens, config.max_length = max_new, None
         eos = config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        # The chat template closes a turn with the tokenizer's end token; a config made
+        # from a GGUF file or an older export may name only the base model's end of text.
+        if isinstance(self.tokenizer.eos_token_id, int) and self.tokenizer.eos_token_id not in eos_ids:
+            eos_ids.add(self.tokenizer.eos_token_id)
+            config.eos_token_id = sorted(eos_ids)
         if config.pad_token_id is None and eos_ids:
             config.pad_token_id = min(eos_ids)
         return config, top_k, eos_ids
