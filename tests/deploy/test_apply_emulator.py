@@ -120,6 +120,13 @@ def check_secret(out: dict[str, Any], endpoint: str) -> None:
     value = client("secretsmanager", endpoint).get_secret_value(SecretId=out["secret_key_secret"])["SecretString"]
     assert re.fullmatch(r"[A-Za-z0-9]{64}", value)
     Settings(environment="production", secret_key=value)  # long enough to be accepted in production
+    # The app reads it by reference, as the task definitions may name it.
+    settings = Settings(
+        environment="production", secret_key=f"aws-sm://{out['secret_key_secret']}",
+        aws_endpoint_url=endpoint, aws_region=out["region"],
+    )  # fmt: skip
+    assert settings.secret_key.get_secret_value() == value
+    assert value not in repr(settings)
 
 
 def check_queues(out: dict[str, Any], endpoint: str) -> None:
